@@ -1,0 +1,103 @@
+// The crypto suite of the negotiator, behind our own small interfaces so that the exchange code never sees
+// Botan types (beyond SecureBytes) and tests can inject deterministic randomness.
+#pragma once
+#include "core/bytes.hpp"
+#include "core/crypto/secure_bytes.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace ikevpn::crypto {
+
+// IANA "Transform Type 2 - Pseudorandom Function Transform IDs" (RFC 7296 §3.3.2, RFC 4868).
+enum class PrfId : std::uint16_t { hmac_sha2_256 = 5, hmac_sha2_384 = 6, hmac_sha2_512 = 7 };
+
+// IANA "Transform Type 1 - Encryption Algorithm Transform IDs".
+enum class EncrId : std::uint16_t { aes_gcm_16 = 20 };
+
+// IANA "Transform Type 4 - Key Exchange Method Transform IDs".
+enum class DhGroup : std::uint16_t { ecp256 = 19, curve25519 = 31 };
+
+// Source of randomness; the real one is Botan's system RNG, tests inject a deterministic one.
+class RandomSource {
+public:
+    virtual ~RandomSource() = default;
+    virtual void fill(std::span<std::uint8_t> out) = 0;
+};
+std::unique_ptr<RandomSource> make_system_random();
+
+// A keyed pseudorandom function (RFC 7296 §2.13). For HMAC the key may have any length.
+class Prf {
+public:
+    virtual ~Prf() = default;
+    virtual PrfId id() const = 0;
+    virtual std::size_t output_size() const = 0;   // also the preferred key size (RFC 7296 §2.13)
+    virtual SecureBytes compute(ByteView key, ByteView data) const = 0;
+};
+std::unique_ptr<Prf> make_prf(PrfId id);  // never null for a valid PrfId
+
+// prf+ (K,S) = T1 | T2 | T3 | ...  with  T1 = prf (K, S | 0x01), Tn = prf (K, Tn-1 | S | n)
+// (RFC 7296 §2.13). Throws std::invalid_argument when more than 255 blocks would be needed.
+SecureBytes prf_plus(const Prf& prf, ByteView key, ByteView seed, std::size_t length);
+
+// An AEAD cipher with a fixed key. For AES-GCM in IKEv2 (RFC 5282) and ESP (RFC 4106) the key material is
+// the cipher key followed by a 4-byte salt; nonce = salt | explicit 8-byte IV.
+class Aead {
+public:
+    virtual ~Aead() = default;
+    virtual std::size_t iv_size() const = 0;   // explicit IV carried in the packet (8)
+    virtual std::size_t tag_size() const = 0;  // ICV (16)
+    // Returns ciphertext | tag.
+    virtual Bytes seal(ByteView iv, ByteView aad, ByteView plaintext) = 0;
+    // Returns the plaintext, or nullopt when the ICV does not verify.
+    virtual std::optional<Bytes> open(ByteView iv, ByteView aad, ByteView ciphertext_and_tag) = 0;
+};
+// key_material = key (key_bits/8 bytes) | salt (4 bytes). Throws std::invalid_argument on a wrong size.
+std::unique_ptr<Aead> make_aead(EncrId id, std::uint16_t key_bits, ByteView key_material);
+// Length of the key material (key + salt) a negotiated AEAD transform needs from prf+.
+std::size_t aead_key_material_size(EncrId id, std::uint16_t key_bits);
+
+// Ephemeral Diffie-Hellman (RFC 7296 §1.2, KE payload). Public values are encoded as in the KE payload:
+// X25519 (RFC 8031): 32 bytes; ECP-256 (RFC 5903 §7): x | y, 64 bytes, no point-format prefix.
+class KeyExchange {
+public:
+    virtual ~KeyExchange() = default;
+    virtual DhGroup group() const = 0;
+    virtual Bytes public_value() const = 0;
+    // The shared secret g^ir (X25519: 32 bytes; ECP: the x coordinate, RFC 5903 §7), or nullopt when the
+    // peer's value is malformed or invalid (wrong length, not on the curve, all-zero X25519 result).
+    virtual std::optional<SecureBytes> shared_secret(ByteView peer_public) const = 0;
+};
+std::unique_ptr<KeyExchange> make_key_exchange(DhGroup group, RandomSource& random);
+std::size_t key_exchange_public_size(DhGroup group);
+
+// The IKE SA's keys (RFC 7296 §2.14).
+struct IkeKeys {
+    SecureBytes sk_d, sk_ai, sk_ar, sk_ei, sk_er, sk_pi, sk_pr;
+};
+// SKEYSEED = prf(Ni | Nr, g^ir)
+// {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+ (SKEYSEED, Ni | Nr | SPIi | SPIr)
+// integ_key_size is 0 for AEAD transforms; encr_key_size includes the salt for AEAD.
+IkeKeys derive_ike_keys(const Prf& prf, ByteView nonce_i, ByteView nonce_r, ByteView shared_secret,
+                        ByteView spi_i, ByteView spi_r, std::size_t encr_key_size,
+                        std::size_t integ_key_size);
+
+// KEYMAT = prf+(SK_d, Ni | Nr) for a CHILD SA created in IKE_AUTH (RFC 7296 §2.17).
+SecureBytes derive_child_keymat(const Prf& prf, ByteView sk_d, ByteView nonce_i, ByteView nonce_r,
+                                std::size_t length);
+
+// Shared-key AUTH value (RFC 7296 §2.15):
+//   AUTH = prf( prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
+//   SignedOctets = RealMessage | Nonce(peer) | prf(SK_p, RestOfIDPayload)
+// where RestOfIDPayload is the ID payload body (ID type, 3 reserved bytes, identification data).
+Bytes psk_auth(const Prf& prf, ByteView psk, ByteView real_message, ByteView peer_nonce, ByteView sk_p,
+               ByteView id_payload_body);
+
+// Constant-time comparison for AUTH values and ICVs.
+bool equal_constant_time(ByteView a, ByteView b);
+
+}  // namespace ikevpn::crypto
