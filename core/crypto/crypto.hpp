@@ -58,7 +58,8 @@ public:
 };
 // key_material = key (key_bits/8 bytes) | salt (4 bytes). Throws std::invalid_argument on a wrong size.
 std::unique_ptr<Aead> make_aead(EncrId id, std::uint16_t key_bits, ByteView key_material);
-// Length of the key material (key + salt) a negotiated AEAD transform needs from prf+.
+// Length of the key material (key + salt) a negotiated AEAD transform needs from prf+. AES-GCM key sizes
+// 128, 192 and 256 bits are supported (RFC 5282 §7.1); any other throws std::invalid_argument.
 std::size_t aead_key_material_size(EncrId id, std::uint16_t key_bits);
 
 // Ephemeral Diffie-Hellman (RFC 7296 §1.2, KE payload). Public values are encoded as in the KE payload:
@@ -73,7 +74,13 @@ public:
     virtual std::optional<SecureBytes> shared_secret(ByteView peer_public) const = 0;
 };
 std::unique_ptr<KeyExchange> make_key_exchange(DhGroup group, RandomSource& random);
+// Length of the KE payload's public value for a group; 0 for a group we do not implement (so that a value
+// taken from a peer's KE payload can be checked without throwing).
 std::size_t key_exchange_public_size(DhGroup group);
+// FOR KNOWN-ANSWER TESTS ONLY (RFC 5903 §8, RFC 7748 §6.1): a key exchange with a fixed private key
+// (X25519: the 32-byte scalar; ECP-256: the 32-byte big-endian scalar in [1, n-1]). Never use it for a
+// real exchange: ephemeral keys come from make_key_exchange. Throws std::invalid_argument on a bad key.
+std::unique_ptr<KeyExchange> make_key_exchange_from_private(DhGroup group, ByteView private_key);
 
 // The IKE SA's keys (RFC 7296 §2.14).
 struct IkeKeys {
