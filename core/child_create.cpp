@@ -1,0 +1,95 @@
+#include "core/child_create.hpp"
+
+#include "core/proposal.hpp"
+
+namespace ikevpn::core {
+namespace {
+
+msg::TrafficSelector selector_for(const IpPrefix& prefix) {
+    msg::TrafficSelector ts;
+    ts.type = prefix.address.is_v4() ? msg::TsType::ipv4_addr_range : msg::TsType::ipv6_addr_range;
+    ts.ip_protocol = 0;
+    ts.start_port = 0;
+    ts.end_port = 65535;
+    auto first = prefix.first().bytes(), last = prefix.last().bytes();
+    ts.start_address.assign(first.begin(), first.end());
+    ts.end_address.assign(last.begin(), last.end());
+    return ts;
+}
+
+std::uint32_t read_spi(const Bytes& spi) {
+    return std::uint32_t(spi[0]) << 24 | std::uint32_t(spi[1]) << 16 | std::uint32_t(spi[2]) << 8 | spi[3];
+}
+
+}  // namespace
+
+ChildCreateTask::ChildCreateTask(const SessionConfig& config, crypto::RandomSource& random)
+    : config_(config), offered_(config.esp_proposals) {
+    // SPIs below 256 are reserved (RFC 4303 §2.1).
+    do {
+        std::uint8_t b[4];
+        random.fill(b);
+        spi_in_ = std::uint32_t(b[0]) << 24 | std::uint32_t(b[1]) << 16 | std::uint32_t(b[2]) << 8 | b[3];
+    } while (spi_in_ < 256);
+    std::uint8_t number = 1;
+    for (auto& p : offered_) {
+        p.number = number++;
+        p.protocol = msg::ProtocolId::esp;
+        p.spi = {std::uint8_t(spi_in_ >> 24), std::uint8_t(spi_in_ >> 16), std::uint8_t(spi_in_ >> 8),
+                 std::uint8_t(spi_in_)};
+    }
+}
+
+void ChildCreateTask::build(std::vector<msg::Payload>& payloads) {
+    payloads.push_back({msg::PayloadType::sa, false, msg::SaPayload{offered_}});
+    // TSi: with a virtual IP requested, any address (the gateway narrows it to the address it assigns).
+    msg::TsPayload ts_i;
+    ts_i.selectors.push_back(selector_for(*IpPrefix::parse("0.0.0.0/0")));
+    msg::TsPayload ts_r;
+    for (const auto& net : config_.remote_networks) ts_r.selectors.push_back(selector_for(net));
+    payloads.push_back({msg::PayloadType::ts_i, false, std::move(ts_i)});
+    payloads.push_back({msg::PayloadType::ts_r, false, std::move(ts_r)});
+}
+
+std::optional<Failure> ChildCreateTask::process(const IkeSa& sa, const std::vector<msg::Payload>& payloads,
+                                                ChildSaKeys& child, std::vector<IpPrefix>& routes) {
+    const auto* sa_payload = msg::find<msg::SaPayload>(payloads, msg::PayloadType::sa);
+    const auto* ts_i = msg::find<msg::TsPayload>(payloads, msg::PayloadType::ts_i);
+    const auto* ts_r = msg::find<msg::TsPayload>(payloads, msg::PayloadType::ts_r);
+    if (!sa_payload || !ts_i || !ts_r)
+        return Failure{CloseCode::protocol_error, "IKE_AUTH response without SA, TSi or TSr for the CHILD SA"};
+    if (sa_payload->proposals.size() != 1)
+        return Failure{CloseCode::protocol_error, "the gateway answered with more than one ESP proposal"};
+    const auto& accepted = sa_payload->proposals.front();
+    if (auto bad = check_accepted(offered_, accepted))
+        return Failure{CloseCode::protocol_error, "the gateway chose an ESP proposal we did not offer: " + *bad};
+    if (accepted.spi.size() != 4 || read_spi(accepted.spi) < 256)
+        return Failure{CloseCode::protocol_error, "the gateway's ESP SPI is malformed"};
+
+    child.spi_in = spi_in_;
+    child.spi_out = read_spi(accepted.spi);
+    for (const auto& t : accepted.transforms)
+        if (t.type == msg::TransformType::encr) {
+            child.encr_id = t.id;
+            child.key_bits = t.key_length.value_or(0);
+        }
+    child.local_ts = ts_i->selectors;
+    child.remote_ts = ts_r->selectors;
+    for (const auto& ts : ts_r->selectors) {
+        auto first = IpAddress::from_bytes(ts.start_address), last = IpAddress::from_bytes(ts.end_address);
+        if (!first || !last) continue;
+        for (auto& prefix : range_to_prefixes(*first, *last)) routes.push_back(prefix);
+    }
+    if (routes.empty())
+        return Failure{CloseCode::ts_unacceptable, "the gateway's traffic selectors leave nothing to route"};
+
+    // KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-responder keys first (RFC 7296 §2.17).
+    const auto encr = crypto::EncrId(child.encr_id);
+    const std::size_t key_size = crypto::aead_key_material_size(encr, child.key_bits);
+    SecureBytes keymat = crypto::derive_child_keymat(*sa.prf, sa.keys.sk_d, sa.nonce_i, sa.nonce_r, 2 * key_size);
+    child.key_out.assign(keymat.begin(), keymat.begin() + std::ptrdiff_t(key_size));
+    child.key_in.assign(keymat.begin() + std::ptrdiff_t(key_size), keymat.end());
+    return std::nullopt;
+}
+
+}  // namespace ikevpn::core

@@ -1,0 +1,293 @@
+// The task manager of one IKE SA (strongSwan's idea of tasks sequenced by a manager that owns message IDs
+// and retransmission): IKE_SA_INIT → IKE_AUTH (auth + config + child) → established → INFORMATIONAL.
+// We are the initiator; our requests use a window of one (RFC 7296 §2.3).
+#include "core/session.hpp"
+
+#include "core/child_create.hpp"
+#include "core/ike_auth.hpp"
+#include "core/ike_config.hpp"
+#include "core/ike_delete.hpp"
+#include "core/ike_init.hpp"
+#include "core/ike_sa.hpp"
+#include "core/message/rules.hpp"
+
+#include <algorithm>
+
+namespace ikevpn::core {
+namespace {
+
+enum class Phase { idle, init_sent, auth_sent, established, deleting, closed };
+
+struct PendingRequest {
+    Bytes bytes;
+    bool nat_t = false;
+    std::uint32_t message_id = 0;
+    msg::ExchangeType exchange = msg::ExchangeType::ike_sa_init;
+    unsigned retransmits_left = 0;
+    Duration timeout{};
+    TimePoint deadline{};
+    TimePoint first_sent{};
+};
+
+// The gateway's requests are answered at most once; a retransmitted request gets the cached response
+// (RFC 7296 §2.1).
+struct PeerRequests {
+    std::uint32_t next_id = 0;
+    Bytes last_response;
+};
+
+}  // namespace
+
+struct IkeSession::State {
+    State(SessionConfig c, crypto::RandomSource& r) : config(std::move(c)), random(r), init(config, random),
+                                                      child_task(config, random) {}
+    SessionConfig config;
+    crypto::RandomSource& random;
+    Phase phase = Phase::idle;
+    IkeSa sa;
+    IkeInitTask init;
+    ChildCreateTask child_task;
+    std::optional<PendingRequest> pending;
+    std::uint32_t next_message_id = 0;
+    PeerRequests peer;
+    ChildSaKeys child;
+    NetworkConfig network;
+    std::optional<TimePoint> established_at;
+    Failure close_reason{CloseCode::requested, "disconnected on request"};
+
+    void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
+                      unsigned retransmits) {
+        PendingRequest r;
+        r.bytes = std::move(bytes);
+        r.nat_t = nat_t;
+        r.message_id = next_message_id++;
+        r.exchange = exchange;
+        r.retransmits_left = retransmits;
+        r.timeout = config.retransmit.initial;
+        r.first_sent = now;
+        r.deadline = now + r.timeout;
+        out.push_back(SendDatagram{r.bytes, nat_t});
+        out.push_back(ArmTimer{r.deadline});
+        pending = std::move(r);
+    }
+
+    void finish(Actions& out, Failure reason) {
+        phase = Phase::closed;
+        pending.reset();
+        out.push_back(CancelTimer{});
+        out.push_back(Closed{reason.code, std::move(reason.reason)});
+    }
+
+    // A failure after the IKE SA exists: delete it at the gateway first, then close with the reason.
+    void delete_then_close(Actions& out, Failure reason, TimePoint now) {
+        close_reason = std::move(reason);
+        phase = Phase::deleting;
+        out.push_back(Progress{"deleting the IKE SA at the gateway"});
+        // Two retransmissions only: nobody should wait half a minute for a disconnect.
+        send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, build_ike_delete()),
+                     msg::ExchangeType::informational, true, now, 2);
+    }
+
+    void start_auth(Actions& out, TimePoint now) {
+        std::vector<msg::Payload> inner;
+        build_auth(sa, config, inner);
+        build_config_request(config, inner);
+        child_task.build(inner);
+        phase = Phase::auth_sent;
+        out.push_back(Progress{"authenticating as '" + config.local_id + "' with a pre-shared key"});
+        send_request(out, sa.protect(msg::ExchangeType::ike_auth, false, next_message_id, inner),
+                     msg::ExchangeType::ike_auth, true, now, config.retransmit.retransmits);
+    }
+
+    void on_init_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
+        auto result = init.process_response(sa, m, raw);
+        if (auto* failure = std::get_if<Failure>(&result)) return finish(out, std::move(*failure));
+        pending.reset();
+        if (std::holds_alternative<IkeInitTask::Retry>(result)) {
+            next_message_id = 0;  // the repeated IKE_SA_INIT is message 0 again
+            out.push_back(Progress{"IKE_SA_INIT: the gateway asked for another try, retrying"});
+            send_request(out, init.build_request(sa), msg::ExchangeType::ike_sa_init, false, now,
+                         config.retransmit.retransmits);
+            return;
+        }
+        const auto& t = sa.transforms;
+        out.push_back(Progress{"IKE_SA_INIT done: " + transform_name(msg::TransformType::encr, std::uint16_t(t.encr), t.key_bits) +
+                               ", " + transform_name(msg::TransformType::prf, std::uint16_t(t.prf), {}) + ", " +
+                               transform_name(msg::TransformType::dh, std::uint16_t(t.dh), {}) +
+                               (sa.nat_remote ? "; the gateway is behind a NAT" : "") +
+                               "; switching to UDP port 4500"});
+        start_auth(out, now);
+    }
+
+    void on_auth_response(Actions& out, const std::vector<msg::Payload>& outer, const std::vector<msg::Payload>& inner,
+                          TimePoint now) {
+        pending.reset();
+        if (auto broken = msg::check_rules(msg::ExchangeType::ike_auth, true, outer, inner))
+            return finish(out, {CloseCode::protocol_error, "malformed IKE_AUTH response: " + *broken});
+        const bool has_auth = msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth) != nullptr;
+        auto notified = failure_from_notify(inner, "IKE_AUTH");
+        if (notified && !has_auth) return finish(out, std::move(*notified));
+        std::string peer_identity;
+        if (auto failure = process_auth(sa, config, inner, peer_identity)) return finish(out, std::move(*failure));
+        established_at = now;
+        out.push_back(Progress{"gateway authenticated as '" + peer_identity + "'"});
+        // RFC 7296 §1.2: the IKE SA can be up while the CHILD SA failed; then we delete the IKE SA.
+        if (notified) return delete_then_close(out, std::move(*notified), now);
+        if (auto failure = process_config_reply(config, inner, network)) return delete_then_close(out, std::move(*failure), now);
+        std::vector<IpPrefix> routes;
+        if (auto failure = child_task.process(sa, inner, child, routes)) return delete_then_close(out, std::move(*failure), now);
+        network.routes = std::move(routes);
+        phase = Phase::established;
+        out.push_back(CancelTimer{});
+        out.push_back(InstallChildSa{child});
+        out.push_back(ApplyNetworkConfig{network});
+    }
+
+    void on_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
+        // Only the answer to our one outstanding request counts; anything else is a late duplicate.
+        if (!pending || m.header.message_id != pending->message_id || m.header.exchange != pending->exchange) return;
+        if (phase == Phase::init_sent) return on_init_response(out, m, raw, now);
+        auto inner = sa.unprotect(raw, m);
+        if (!inner) return;  // forged or corrupted: drop, the retransmission timer keeps running
+        if (phase == Phase::auth_sent) return on_auth_response(out, m.payloads, *inner, now);
+        if (phase == Phase::deleting) return finish(out, close_reason);
+        pending.reset();
+        out.push_back(CancelTimer{});
+    }
+
+    void respond(Actions& out, std::uint32_t id, msg::ExchangeType exchange, const std::vector<msg::Payload>& inner) {
+        peer.last_response = sa.protect(exchange, true, id, inner);
+        peer.next_id = id + 1;
+        out.push_back(SendDatagram{peer.last_response, true});
+    }
+
+    void on_peer_request(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
+        if (!sa.aead_in) return;
+        const std::uint32_t id = m.header.message_id;
+        if (id + 1 == peer.next_id && !peer.last_response.empty()) {
+            out.push_back(SendDatagram{peer.last_response, true});
+            return;
+        }
+        if (id != peer.next_id) return;
+        auto inner = sa.unprotect(raw, m);
+        if (!inner) return;
+        if (m.header.exchange == msg::ExchangeType::create_child_sa) {
+            // Rekeying is not implemented yet: refuse cleanly so the gateway keeps the current SAs.
+            respond(out, id, m.header.exchange, {msg::make_notify(msg::NotifyType::no_additional_sas)});
+            return;
+        }
+        if (m.header.exchange != msg::ExchangeType::informational) return;
+        PeerDelete deletes = read_peer_deletes(*inner);
+        if (deletes.ike_sa) {
+            respond(out, id, m.header.exchange, {});
+            return finish(out, {CloseCode::gateway_deleted, "the gateway deleted the IKE SA"});
+        }
+        if (std::find(deletes.esp_spis.begin(), deletes.esp_spis.end(), child.spi_out) != deletes.esp_spis.end()) {
+            respond(out, id, m.header.exchange, {build_esp_delete({child.spi_in})});
+            out.push_back(RemoveChildSa{child.spi_in});
+            if (phase == Phase::established)
+                delete_then_close(out, {CloseCode::gateway_deleted, "the gateway deleted the tunnel (CHILD SA)"}, now);
+            return;
+        }
+        respond(out, id, m.header.exchange, {});  // liveness check (RFC 7296 §1.4) or a notification
+    }
+};
+
+IkeSession::IkeSession(SessionConfig config, crypto::RandomSource& random)
+    : s_(std::make_unique<State>(std::move(config), random)) {}
+IkeSession::~IkeSession() = default;
+
+Actions IkeSession::start(TimePoint now) {
+    Actions out;
+    if (s_->phase != Phase::idle) return out;
+    s_->phase = Phase::init_sent;
+    out.push_back(Progress{"IKE_SA_INIT: offering " + std::to_string(s_->config.ike_proposals.size()) +
+                           " IKE proposal(s) to " + s_->config.gateway.to_string() + ":" +
+                           std::to_string(s_->config.ike_port)});
+    s_->send_request(out, s_->init.build_request(s_->sa), msg::ExchangeType::ike_sa_init, false, now,
+                     s_->config.retransmit.retransmits);
+    return out;
+}
+
+Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
+    Actions out;
+    if (s_->phase == Phase::idle || s_->phase == Phase::closed) return out;
+    auto decoded = msg::decode(datagram);
+    if (!decoded) return out;  // malformed: dropped (RFC 7296 §2.21.1), retransmission continues
+    const auto& m = decoded.value();
+    // Messages for other IKE SAs, or claiming to come from an initiator, are not ours.
+    if (m.header.spi_i != s_->sa.spi_i || m.header.is_initiator()) return out;
+    if (m.header.is_response()) {
+        if (s_->phase != Phase::init_sent && m.header.spi_r != s_->sa.spi_r) return out;
+        s_->on_response(out, m, datagram, now);
+    } else if (s_->phase == Phase::established || s_->phase == Phase::deleting) {
+        if (m.header.spi_r == s_->sa.spi_r) s_->on_peer_request(out, m, datagram, now);
+    }
+    return out;
+}
+
+Actions IkeSession::on_timer(TimePoint now) {
+    Actions out;
+    auto& p = s_->pending;
+    if (!p || now < p->deadline) {
+        if (p) out.push_back(ArmTimer{p->deadline});
+        return out;
+    }
+    if (p->retransmits_left == 0) {
+        const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - p->first_sent).count();
+        if (s_->phase == Phase::deleting) {
+            s_->finish(out, s_->close_reason);
+            return out;
+        }
+        s_->finish(out, {CloseCode::timeout, "no answer from the gateway " + s_->config.gateway.to_string() +
+                                                 " after " + std::to_string(waited) + " s of retransmissions"});
+        return out;
+    }
+    --p->retransmits_left;
+    p->timeout *= s_->config.retransmit.factor;
+    p->deadline = now + p->timeout;
+    out.push_back(SendDatagram{p->bytes, p->nat_t});
+    out.push_back(ArmTimer{p->deadline});
+    return out;
+}
+
+Actions IkeSession::close(TimePoint now) {
+    Actions out;
+    switch (s_->phase) {
+    case Phase::established:
+        s_->delete_then_close(out, {CloseCode::requested, "disconnected on request"}, now);
+        break;
+    case Phase::deleting:
+    case Phase::closed:
+        break;
+    default:
+        s_->finish(out, {CloseCode::requested, "disconnected on request before the tunnel was up"});
+    }
+    return out;
+}
+
+IkeSaInfo IkeSession::info() const {
+    IkeSaInfo i;
+    switch (s_->phase) {
+    case Phase::established: i.state = "connected"; break;
+    case Phase::deleting: i.state = "disconnecting"; break;
+    case Phase::closed: i.state = "closed"; break;
+    default: i.state = "connecting";
+    }
+    i.spi_i = hex(s_->sa.spi_i);
+    i.spi_r = hex(s_->sa.spi_r);
+    if (s_->sa.aead_out) {
+        const auto& t = s_->sa.transforms;
+        i.encryption = transform_name(msg::TransformType::encr, std::uint16_t(t.encr), t.key_bits);
+        i.prf = transform_name(msg::TransformType::prf, std::uint16_t(t.prf), {});
+        i.dh = transform_name(msg::TransformType::dh, std::uint16_t(t.dh), {});
+    }
+    i.established_at = s_->established_at;
+    i.nat_local = s_->sa.nat_local;
+    i.nat_remote = s_->sa.nat_remote;
+    return i;
+}
+
+bool IkeSession::closed() const { return s_->phase == Phase::closed; }
+
+}  // namespace ikevpn::core

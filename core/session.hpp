@@ -1,0 +1,110 @@
+// The I/O-free IKEv2 initiator (STYLE.md: boringtun's protocol core with injected time). The driver in
+// client/ feeds it events — start, a datagram, a timer expiry, a close request — each with the current
+// time, and performs the actions it returns. Nothing here touches a socket, a clock or a thread.
+#pragma once
+#include "core/bytes.hpp"
+#include "core/crypto/secure_bytes.hpp"
+#include "core/ip_address.hpp"
+#include "core/message/message.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ikevpn::crypto { class RandomSource; }
+
+namespace ikevpn::core {
+
+using TimePoint = std::chrono::steady_clock::time_point;
+using Duration = std::chrono::steady_clock::duration;
+
+// RFC 7296 §2.1 leaves the schedule to the implementation; this one gives up after ~31 s.
+struct RetransmitPolicy {
+    Duration initial = std::chrono::seconds(1);
+    unsigned factor = 2;
+    unsigned retransmits = 4;  // after the first transmission
+};
+
+struct SessionConfig {
+    std::string local_id;   // typed automatically: IP address, RFC822 (contains '@') or FQDN
+    std::string remote_id;  // the gateway must present exactly this identity
+    SecureBytes psk;
+    std::vector<msg::Proposal> ike_proposals;
+    std::vector<msg::Proposal> esp_proposals;
+    std::vector<IpPrefix> remote_networks;  // TSr we ask for
+    bool request_virtual_ip = true;
+    IpAddress gateway;                      // for NAT_DETECTION_DESTINATION_IP
+    std::uint16_t ike_port = 500;
+    RetransmitPolicy retransmit;
+};
+
+// Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
+enum class CloseCode {
+    requested, auth_failed, no_proposal_chosen, timeout, ts_unacceptable, internal_address_failure,
+    failed_cp_required, protocol_error, gateway_deleted,
+};
+const char* error_code_name(CloseCode code);
+
+struct SendDatagram {
+    Bytes message;
+    bool nat_t = false;  // send to the gateway's port 4500 with the non-ESP marker (RFC 3948 §2.2)
+};
+struct ArmTimer { TimePoint at; };  // the one retransmission timer; replaces any earlier one
+struct CancelTimer {};
+struct Progress { std::string line; };  // human progress ("IKE_SA_INIT done: ...")
+struct ChildSaKeys {
+    std::uint32_t spi_in = 0, spi_out = 0;  // spi_in: ours (the gateway sends with it)
+    std::uint16_t encr_id = 20, key_bits = 256;
+    SecureBytes key_in, key_out;             // cipher key | 4-byte salt
+    std::vector<msg::TrafficSelector> local_ts, remote_ts;
+};
+struct InstallChildSa { ChildSaKeys child; };
+struct NetworkConfig {
+    std::optional<IpAddress> virtual_ip;
+    std::vector<IpAddress> dns;
+    std::vector<IpPrefix> routes;  // from the narrowed TSr
+};
+struct ApplyNetworkConfig { NetworkConfig config; };
+struct RemoveChildSa { std::uint32_t spi_in = 0; };
+struct Closed { CloseCode code = CloseCode::requested; std::string reason; };
+
+using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
+                            ApplyNetworkConfig, RemoveChildSa, Closed>;
+using Actions = std::vector<Action>;
+
+// What `ikevpn status` shows about the IKE SA.
+struct IkeSaInfo {
+    std::string state;  // "connecting", "connected", "disconnecting", "closed"
+    std::string spi_i, spi_r;  // hex
+    std::string encryption, prf, dh;
+    std::optional<TimePoint> established_at;
+    bool nat_local = false, nat_remote = false;
+};
+
+class IkeSession {
+public:
+    IkeSession(SessionConfig config, crypto::RandomSource& random);
+    ~IkeSession();
+    IkeSession(const IkeSession&) = delete;
+    IkeSession& operator=(const IkeSession&) = delete;
+
+    Actions start(TimePoint now);
+    // An IKE message from the gateway (marker already stripped).
+    Actions on_datagram(ByteView message, TimePoint now);
+    Actions on_timer(TimePoint now);
+    // Disconnect: an established SA is deleted with INFORMATIONAL (RFC 7296 §1.4.1), then Closed.
+    Actions close(TimePoint now);
+
+    IkeSaInfo info() const;
+    bool closed() const;
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
+
+}  // namespace ikevpn::core

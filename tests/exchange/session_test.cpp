@@ -1,0 +1,259 @@
+// In-memory exchange tests: core::IkeSession against TestResponder, wired through a loop that can drop
+// messages, with a fake clock. No sockets, no root, no sleeping.
+#include "test_responder.hpp"
+
+#include "core/proposal.hpp"
+#include "core/session.hpp"
+
+#include <doctest/doctest.h>
+
+#include <functional>
+
+using namespace ikevpn;
+using namespace std::chrono_literals;
+
+namespace {
+
+core::SessionConfig make_config(const std::string& psk = "correct horse battery staple") {
+    core::SessionConfig c;
+    c.local_id = "client@example.com";
+    c.remote_id = "gw.example.com";
+    c.psk.assign(psk.begin(), psk.end());
+    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519-ecp256")};
+    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
+    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
+    c.gateway = *IpAddress::parse("192.0.2.1");
+    return c;
+}
+
+struct Harness {
+    explicit Harness(core::SessionConfig config, test::ResponderOptions options = {})
+        : responder(std::move(options)), session(std::move(config), random) {}
+
+    test::CountingRandom random{1};
+    test::TestResponder responder;
+    core::IkeSession session;
+    core::TimePoint now{};
+    std::optional<core::TimePoint> timer;
+    std::vector<Bytes> sent;
+    std::vector<core::Action> log;  // everything except SendDatagram / timers
+    std::function<bool(const Bytes&)> drop = [](const Bytes&) { return false; };
+
+    // Replies are delivered after the whole action list, as a real network would deliver them.
+    void run(core::Actions actions) {
+        std::vector<Bytes> replies;
+        for (auto& a : actions) {
+            if (auto* send = std::get_if<core::SendDatagram>(&a)) {
+                sent.push_back(send->message);
+                if (drop(send->message)) continue;
+                Bytes reply = responder.handle(send->message);
+                if (!reply.empty()) replies.push_back(std::move(reply));
+            } else if (auto* arm = std::get_if<core::ArmTimer>(&a)) {
+                timer = arm->at;
+            } else if (std::holds_alternative<core::CancelTimer>(a)) {
+                timer.reset();
+            } else {
+                log.push_back(a);
+            }
+        }
+        for (const auto& reply : replies) run(session.on_datagram(reply, now));
+    }
+    // Advances the fake clock to the armed timer and fires it.
+    bool fire_timer() {
+        if (!timer) return false;
+        now = *timer;
+        timer.reset();
+        run(session.on_timer(now));
+        return true;
+    }
+    template <class T> const T* find() const {
+        for (const auto& a : log)
+            if (auto* x = std::get_if<T>(&a)) return x;
+        return nullptr;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a PSK connection is established with matching keys, virtual IP, DNS and routes") {
+    Harness h(make_config());
+    h.run(h.session.start(h.now));
+    REQUIRE(h.responder.auth_seen_ok);
+    const auto* install = h.find<core::InstallChildSa>();
+    REQUIRE(install);
+    CHECK(install->child.spi_out == h.responder.esp_spi);
+    CHECK(install->child.spi_in == h.responder.initiator_esp_spi);
+    CHECK(install->child.key_bits == 256);
+    // KEYMAT: initiator→responder first (RFC 7296 §2.17): our outbound key is the first 36 bytes.
+    REQUIRE(h.responder.child_keymat.size() == 72);
+    CHECK(std::equal(install->child.key_out.begin(), install->child.key_out.end(), h.responder.child_keymat.begin()));
+    CHECK(std::equal(install->child.key_in.begin(), install->child.key_in.end(), h.responder.child_keymat.begin() + 36));
+    const auto* net = h.find<core::ApplyNetworkConfig>();
+    REQUIRE(net);
+    CHECK(net->config.virtual_ip->to_string() == "203.0.113.7");
+    REQUIRE(net->config.dns.size() == 1);
+    CHECK(net->config.dns[0].to_string() == "198.51.100.53");
+    REQUIRE(net->config.routes.size() == 1);
+    CHECK(net->config.routes[0].to_string() == "198.51.100.0/24");
+    CHECK(h.session.info().state == "connected");
+    CHECK(h.session.info().encryption == "AES_GCM_16_256");
+    CHECK(h.session.info().prf == "PRF_HMAC_SHA2_384");
+    CHECK(h.session.info().dh == "CURVE_25519");
+    CHECK_FALSE(h.timer);  // nothing outstanding
+    // IDi, AUTH, CP, SA, TSi, TSr inside SK (the responder could only read them after decrypting).
+    CHECK(msg::find<msg::CpPayload>(h.responder.last_inner, msg::PayloadType::cp));
+}
+
+TEST_CASE("IKE_SA_INIT goes to port 500, everything after it to 4500") {
+    Harness h(make_config());
+    std::vector<bool> nat_t;
+    auto actions = h.session.start(h.now);
+    for (auto& a : actions)
+        if (auto* s = std::get_if<core::SendDatagram>(&a)) nat_t.push_back(s->nat_t);
+    REQUIRE(nat_t.size() == 1);
+    CHECK_FALSE(nat_t[0]);
+    h.run(std::move(actions));
+    REQUIRE(h.sent.size() == 2);
+    // The session's second message (IKE_AUTH) is marked for NAT-T; the driver adds the marker.
+}
+
+TEST_CASE("a wrong PSK ends with AUTH_FAILED, both when the gateway says so and when we detect it") {
+    SUBCASE("gateway refuses our AUTH") {
+        Harness h(make_config("wrong psk"));
+        h.run(h.session.start(h.now));
+        const auto* closed = h.find<core::Closed>();
+        REQUIRE(closed);
+        CHECK(closed->code == core::CloseCode::auth_failed);
+        CHECK(closed->reason.find("AUTHENTICATION_FAILED") != std::string::npos);
+        CHECK_FALSE(h.find<core::InstallChildSa>());
+        CHECK(h.session.closed());
+    }
+    SUBCASE("gateway's AUTH does not verify") {
+        test::ResponderOptions o;
+        o.corrupt_auth = true;
+        Harness h(make_config(), o);
+        h.run(h.session.start(h.now));
+        const auto* closed = h.find<core::Closed>();
+        REQUIRE(closed);
+        CHECK(closed->code == core::CloseCode::auth_failed);
+        CHECK_FALSE(h.find<core::InstallChildSa>());
+    }
+    SUBCASE("gateway presents another identity") {
+        test::ResponderOptions o;
+        o.identity = "evil.example.com";
+        Harness h(make_config(), o);
+        h.run(h.session.start(h.now));
+        const auto* closed = h.find<core::Closed>();
+        REQUIRE(closed);
+        CHECK(closed->code == core::CloseCode::auth_failed);
+        CHECK(closed->reason.find("evil.example.com") != std::string::npos);
+    }
+}
+
+TEST_CASE("an unreachable gateway times out after the retransmission schedule") {
+    Harness h(make_config());
+    h.drop = [](const Bytes&) { return true; };
+    h.run(h.session.start(h.now));
+    std::vector<core::TimePoint> fire_times;
+    while (!h.find<core::Closed>()) {
+        REQUIRE(h.timer);
+        fire_times.push_back(*h.timer);
+        h.fire_timer();
+    }
+    // 1 + 4 retransmissions at 1, 2, 4, 8 s backoff; the fifth expiry gives up (16 s after the last).
+    CHECK(h.sent.size() == 5);
+    REQUIRE(fire_times.size() == 5);
+    CHECK(fire_times[0] - core::TimePoint{} == 1s);
+    CHECK(fire_times[1] - core::TimePoint{} == 3s);
+    CHECK(fire_times[4] - core::TimePoint{} == 31s);
+    for (std::size_t i = 1; i < h.sent.size(); ++i) CHECK(h.sent[i] == h.sent[0]);  // same bytes again
+    CHECK(h.find<core::Closed>()->code == core::CloseCode::timeout);
+}
+
+TEST_CASE("a lost IKE_AUTH response is recovered by retransmission") {
+    Harness h(make_config());
+    int auth_requests = 0;
+    h.drop = [&](const Bytes& b) {
+        auto m = msg::decode_header(b);
+        return m && m.value().exchange == msg::ExchangeType::ike_auth && ++auth_requests == 1;
+    };
+    h.run(h.session.start(h.now));
+    CHECK_FALSE(h.find<core::InstallChildSa>());
+    REQUIRE(h.fire_timer());
+    CHECK(h.find<core::InstallChildSa>());
+    CHECK(auth_requests == 2);
+}
+
+TEST_CASE("COOKIE and INVALID_KE_PAYLOAD make the initiator try again") {
+    SUBCASE("cookie") {
+        test::ResponderOptions o;
+        o.demand_cookie = true;
+        Harness h(make_config(), o);
+        h.run(h.session.start(h.now));
+        CHECK(h.find<core::InstallChildSa>());
+    }
+    SUBCASE("other group") {
+        test::ResponderOptions o;
+        o.demand_group = 19;
+        Harness h(make_config(), o);
+        h.run(h.session.start(h.now));
+        CHECK(h.find<core::InstallChildSa>());
+        CHECK(h.session.info().dh == "ECP_256");
+    }
+    SUBCASE("a group we never offered is a clear failure") {
+        test::ResponderOptions o;
+        o.demand_group = 21;
+        Harness h(make_config(), o);
+        h.run(h.session.start(h.now));
+        REQUIRE(h.find<core::Closed>());
+        CHECK(h.find<core::Closed>()->code == core::CloseCode::no_proposal_chosen);
+    }
+}
+
+TEST_CASE("disconnect deletes the IKE SA at the gateway, then closes") {
+    Harness h(make_config());
+    h.run(h.session.start(h.now));
+    REQUIRE(h.find<core::InstallChildSa>());
+    h.run(h.session.close(h.now));
+    const auto* del = msg::find<msg::DeletePayload>(h.responder.last_inner, msg::PayloadType::del);
+    REQUIRE(del);
+    CHECK(del->protocol == msg::ProtocolId::ike);
+    REQUIRE(h.find<core::Closed>());
+    CHECK(h.find<core::Closed>()->code == core::CloseCode::requested);
+}
+
+TEST_CASE("the gateway's requests are answered: liveness, retransmitted request, Delete") {
+    Harness h(make_config());
+    h.run(h.session.start(h.now));
+    REQUIRE(h.find<core::InstallChildSa>());
+    Bytes dpd = h.responder.make_request(msg::ExchangeType::informational, {});
+    auto answer = h.session.on_datagram(dpd, h.now);
+    REQUIRE(answer.size() == 1);
+    const auto& response = std::get<core::SendDatagram>(answer[0]).message;
+    CHECK(h.responder.open_response(response));
+    // The same request again gets the same response, not a second processing (RFC 7296 §2.1).
+    auto again = h.session.on_datagram(dpd, h.now);
+    REQUIRE(again.size() == 1);
+    CHECK(std::get<core::SendDatagram>(again[0]).message == response);
+
+    msg::DeletePayload del;
+    del.protocol = msg::ProtocolId::ike;
+    Bytes delete_request = h.responder.make_request(msg::ExchangeType::informational, {{msg::PayloadType::del, false, del}});
+    h.run(h.session.on_datagram(delete_request, h.now));
+    REQUIRE(h.find<core::Closed>());
+    CHECK(h.find<core::Closed>()->code == core::CloseCode::gateway_deleted);
+}
+
+TEST_CASE("garbage and foreign messages are ignored without a crash") {
+    Harness h(make_config());
+    h.drop = [](const Bytes&) { return true; };
+    h.run(h.session.start(h.now));
+    Bytes junk(100, 0xab);
+    CHECK(h.session.on_datagram(junk, h.now).empty());
+    CHECK(h.session.on_datagram(Bytes{}, h.now).empty());
+    Bytes valid_looking = h.sent[0];  // our own request reflected back: initiator flag set → not ours
+    CHECK(h.session.on_datagram(valid_looking, h.now).empty());
+    for (std::size_t cut = 0; cut < valid_looking.size(); ++cut)
+        CHECK(h.session.on_datagram(ByteView(valid_looking.data(), cut), h.now).empty());
+    CHECK_FALSE(h.session.closed());
+}

@@ -1,0 +1,161 @@
+#include "test_responder.hpp"
+
+#include "core/identity.hpp"
+#include "core/sk_payload.hpp"
+
+namespace ikevpn::test {
+namespace {
+
+Bytes text_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+
+msg::Proposal choose(const msg::Proposal& offered) {
+    msg::Proposal chosen;
+    chosen.number = offered.number;
+    chosen.protocol = offered.protocol;
+    bool seen[6] = {};
+    for (const auto& t : offered.transforms) {
+        auto type = std::size_t(t.type);
+        if (type < 6 && !seen[type]) {
+            seen[type] = true;
+            chosen.transforms.push_back(t);
+        }
+    }
+    return chosen;
+}
+
+}  // namespace
+
+TestResponder::TestResponder(ResponderOptions options) : options_(std::move(options)) {}
+
+Bytes TestResponder::protect(msg::ExchangeType exchange, bool response, std::uint32_t id,
+                             const std::vector<msg::Payload>& inner) {
+    msg::Header h;
+    h.spi_i = spi_i_;
+    h.spi_r = spi_r_;
+    h.exchange = exchange;
+    h.flags = response ? msg::flag_response : 0;
+    h.message_id = id;
+    return core::protect_message(h, inner, *aead_out_, iv_counter_);
+}
+
+Bytes TestResponder::handle(ByteView request) {
+    auto decoded = msg::decode(request);
+    if (!decoded) return {};
+    ++requests_seen;
+    const auto& m = decoded.value();
+    switch (m.header.exchange) {
+    case msg::ExchangeType::ike_sa_init: return handle_init(m, request);
+    case msg::ExchangeType::ike_auth: return handle_auth(m, request);
+    case msg::ExchangeType::informational: return handle_informational(m, request);
+    default: return {};
+    }
+}
+
+Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
+    msg::Message reply;
+    reply.header = m.header;
+    reply.header.flags = msg::flag_response;
+    const auto* ke = msg::find<msg::KePayload>(m.payloads, msg::PayloadType::ke);
+    if (options_.demand_cookie && !msg::find_notify(m.payloads, msg::NotifyType::cookie)) {
+        reply.payloads.push_back(msg::make_notify(msg::NotifyType::cookie, text_bytes("cookie-value-123")));
+        return msg::encode(reply);
+    }
+    if (options_.demand_group && ke->group != *options_.demand_group) {
+        Bytes group{std::uint8_t(*options_.demand_group >> 8), std::uint8_t(*options_.demand_group)};
+        reply.payloads.push_back(msg::make_notify(msg::NotifyType::invalid_ke_payload, group));
+        return msg::encode(reply);
+    }
+    spi_i_ = m.header.spi_i;
+    spi_r_ = {0x52, 0x52, 0x52, 0x52, 0x52, 0x52, 0x52, 0x52};
+    init_request_.assign(raw.begin(), raw.end());
+    nonce_i_ = msg::find<msg::NoncePayload>(m.payloads, msg::PayloadType::nonce)->data;
+    nonce_r_.assign(32, 0x33);
+    const auto* sa = msg::find<msg::SaPayload>(m.payloads, msg::PayloadType::sa);
+    msg::Proposal chosen = choose(sa->proposals.front());
+    for (auto& t : chosen.transforms)
+        if (t.type == msg::TransformType::dh) t.id = ke->group;
+
+    auto own_ke = crypto::make_key_exchange(crypto::DhGroup(ke->group), random_);
+    auto shared = own_ke->shared_secret(ke->data);
+    crypto::PrfId prf_id{};
+    std::uint16_t key_bits = 0;
+    for (const auto& t : chosen.transforms) {
+        if (t.type == msg::TransformType::prf) prf_id = crypto::PrfId(t.id);
+        if (t.type == msg::TransformType::encr) key_bits = t.key_length.value_or(0);
+    }
+    prf_ = crypto::make_prf(prf_id);
+    const auto encr_size = crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, key_bits);
+    keys = crypto::derive_ike_keys(*prf_, nonce_i_, nonce_r_, *shared, spi_i_, spi_r_, encr_size, 0);
+    aead_in_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, key_bits, keys.sk_ei);
+    aead_out_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, key_bits, keys.sk_er);
+
+    reply.header.spi_r = spi_r_;
+    reply.payloads.push_back({msg::PayloadType::sa, false, msg::SaPayload{{chosen}}});
+    reply.payloads.push_back({msg::PayloadType::ke, false, msg::KePayload{ke->group, own_ke->public_value()}});
+    reply.payloads.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{nonce_r_}});
+    init_response_ = msg::encode(reply);
+    return init_response_;
+}
+
+Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
+    if (!aead_in_) return {};
+    auto inner = core::unprotect_message(raw, m, *aead_in_);
+    if (!inner) return {};
+    last_inner = *inner;
+    const SecureBytes psk(options_.psk.begin(), options_.psk.end());
+    const auto* id_i = msg::find<msg::IdPayload>(*inner, msg::PayloadType::id_i);
+    const auto* auth = msg::find<msg::AuthPayload>(*inner, msg::PayloadType::auth);
+    Bytes expected = crypto::psk_auth(*prf_, psk, init_request_, nonce_r_, keys.sk_pi, id_i->body());
+    auth_seen_ok = crypto::equal_constant_time(expected, auth->data);
+    if (!auth_seen_ok)
+        return protect(msg::ExchangeType::ike_auth, true, m.header.message_id,
+                       {msg::make_notify(msg::NotifyType::authentication_failed)});
+
+    msg::IdPayload id_r = core::make_identity(options_.identity);
+    Bytes own_auth = crypto::psk_auth(*prf_, psk, init_response_, nonce_i_, keys.sk_pr, id_r.body());
+    if (options_.corrupt_auth) own_auth[0] ^= 1;
+    const auto* sa = msg::find<msg::SaPayload>(*inner, msg::PayloadType::sa);
+    msg::Proposal chosen = choose(sa->proposals.front());
+    const auto& spi = sa->proposals.front().spi;
+    initiator_esp_spi = std::uint32_t(spi[0]) << 24 | std::uint32_t(spi[1]) << 16 | std::uint32_t(spi[2]) << 8 | spi[3];
+    chosen.spi = {std::uint8_t(esp_spi >> 24), std::uint8_t(esp_spi >> 16), std::uint8_t(esp_spi >> 8), std::uint8_t(esp_spi)};
+    std::uint16_t key_bits = 0;
+    for (const auto& t : chosen.transforms)
+        if (t.type == msg::TransformType::encr) key_bits = t.key_length.value_or(0);
+    child_keymat = crypto::derive_child_keymat(*prf_, keys.sk_d, nonce_i_, nonce_r_,
+                                               2 * crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, key_bits));
+
+    msg::CpPayload cp{msg::CfgType::reply, {{std::uint16_t(msg::CfgAttr::internal_ip4_address), {203, 0, 113, 7}},
+                                            {std::uint16_t(msg::CfgAttr::internal_ip4_dns), {198, 51, 100, 53}}}};
+    msg::TrafficSelector vip{msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 7}, {203, 0, 113, 7}};
+    msg::TrafficSelector net{msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}};
+    std::vector<msg::Payload> out{
+        {msg::PayloadType::id_r, false, id_r},
+        {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
+        {msg::PayloadType::cp, false, cp},
+        {msg::PayloadType::sa, false, msg::SaPayload{{chosen}}},
+        {msg::PayloadType::ts_i, false, msg::TsPayload{{vip}}},
+        {msg::PayloadType::ts_r, false, msg::TsPayload{{net}}},
+    };
+    return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
+}
+
+Bytes TestResponder::handle_informational(const msg::Message& m, ByteView raw) {
+    if (!aead_in_) return {};
+    auto inner = core::unprotect_message(raw, m, *aead_in_);
+    if (!inner) return {};
+    last_inner = *inner;
+    return protect(msg::ExchangeType::informational, true, m.header.message_id, {});
+}
+
+Bytes TestResponder::make_request(msg::ExchangeType exchange, const std::vector<msg::Payload>& inner) {
+    return protect(exchange, false, next_own_request_++, inner);
+}
+
+std::optional<std::vector<msg::Payload>> TestResponder::open_response(ByteView response) {
+    auto decoded = msg::decode(response);
+    if (!decoded) return std::nullopt;
+    return core::unprotect_message(response, decoded.value(), *aead_in_);
+}
+
+}  // namespace ikevpn::test

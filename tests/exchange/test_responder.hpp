@@ -1,0 +1,68 @@
+// A minimal IKEv2 responder for in-memory exchange tests of core::IkeSession: just enough of a PSK
+// road-warrior gateway (IKE_SA_INIT, IKE_AUTH with CP and one CHILD SA, INFORMATIONAL) to run the
+// initiator through its states with a fake clock. Knobs let tests make it misbehave.
+#pragma once
+#include "core/crypto/crypto.hpp"
+#include "core/message/message.hpp"
+#include "core/session.hpp"
+
+#include <optional>
+#include <string>
+
+namespace ikevpn::test {
+
+// Deterministic randomness: a counter, so runs are reproducible.
+class CountingRandom : public crypto::RandomSource {
+public:
+    explicit CountingRandom(std::uint8_t seed) : next_(seed) {}
+    void fill(std::span<std::uint8_t> out) override {
+        for (auto& b : out) b = next_++;
+    }
+private:
+    std::uint8_t next_;
+};
+
+struct ResponderOptions {
+    std::string psk = "correct horse battery staple";
+    std::string identity = "gw.example.com";
+    std::optional<std::uint16_t> demand_group;  // answer INVALID_KE_PAYLOAD unless the KE uses it
+    bool demand_cookie = false;
+    bool corrupt_auth = false;  // send a wrong AUTH value
+};
+
+class TestResponder {
+public:
+    explicit TestResponder(ResponderOptions options = {});
+    // Handles one request from the initiator and returns the response (empty when it drops the message).
+    Bytes handle(ByteView request);
+    // A request of the gateway's own (e.g. a Delete of the IKE SA), protected with its keys.
+    Bytes make_request(msg::ExchangeType exchange, const std::vector<msg::Payload>& inner);
+    // Decrypts a response of the initiator to make_request().
+    std::optional<std::vector<msg::Payload>> open_response(ByteView response);
+
+    // Values the tests compare with what the initiator derived.
+    crypto::IkeKeys keys;
+    SecureBytes child_keymat;
+    std::uint32_t esp_spi = 0xc0ffee01;
+    std::uint32_t initiator_esp_spi = 0;
+    bool auth_seen_ok = false;
+    unsigned requests_seen = 0;
+    std::vector<msg::Payload> last_inner;  // decrypted content of the last protected request
+
+private:
+    Bytes handle_init(const msg::Message& m, ByteView raw);
+    Bytes handle_auth(const msg::Message& m, ByteView raw);
+    Bytes handle_informational(const msg::Message& m, ByteView raw);
+    Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
+
+    ResponderOptions options_;
+    CountingRandom random_{0x80};
+    msg::Spi8 spi_i_{}, spi_r_{};
+    Bytes nonce_i_, nonce_r_, init_request_, init_response_;
+    std::unique_ptr<crypto::Prf> prf_;
+    std::unique_ptr<crypto::Aead> aead_in_, aead_out_;
+    std::uint64_t iv_counter_ = 1000;
+    std::uint32_t next_own_request_ = 0;
+};
+
+}  // namespace ikevpn::test
