@@ -1,0 +1,60 @@
+// A layer-3 TUN interface (IFF_TUN | IFF_NO_PI): every read() yields one IP packet, every write() injects
+// one. The fd is non-blocking and close-on-exec so that an event loop (client/) can wait on it; the
+// interface is not persistent, so it disappears together with its routes and addresses when the last fd
+// closes — a crash cannot leave it behind.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace ikevpn::platform {
+
+// One packet buffer owned by the caller. read_batch() fills `length`; write_batch() sends `length` bytes.
+struct PacketSlot {
+    std::uint8_t* data = nullptr;
+    std::size_t capacity = 0;
+    std::size_t length = 0;
+};
+
+class TunDevice {
+public:
+    // `name_or_template` is an interface name ("ikevpn0") or a kernel template ("ikevpn%d"); at most 15
+    // characters. Throws PlatformError.
+    static TunDevice open(const std::string& name_or_template);
+
+    TunDevice(TunDevice&& other) noexcept;
+    TunDevice& operator=(TunDevice&& other) noexcept;
+    TunDevice(const TunDevice&) = delete;
+    TunDevice& operator=(const TunDevice&) = delete;
+    ~TunDevice();
+
+    int fd() const noexcept { return fd_; }
+    const std::string& name() const noexcept { return name_; }  // the resolved name ("ikevpn0")
+    int ifindex() const noexcept { return ifindex_; }
+
+    // Reads packets into slots[0..n) until the device is drained (EAGAIN) or the slots are full, and
+    // returns n. A packet longer than a slot's capacity is truncated by the kernel; callers size slots for
+    // the MTU. Never throws; a hard error (not EAGAIN/EINTR) stops the batch and is kept in last_error().
+    std::size_t read_batch(std::span<PacketSlot> slots) noexcept;
+
+    // Writes slots in order and returns how many were consumed. It stops early only on EAGAIN (retry the
+    // rest once the fd is writable). A packet the kernel refuses (e.g. EINVAL for a malformed header) is
+    // consumed, counted in dropped_writes() and its errno kept in last_error().
+    std::size_t write_batch(std::span<const PacketSlot> slots) noexcept;
+
+    int last_error() const noexcept { return last_error_; }
+    std::uint64_t dropped_writes() const noexcept { return dropped_writes_; }
+
+private:
+    TunDevice(int fd, std::string name, int ifindex) : fd_(fd), name_(std::move(name)), ifindex_(ifindex) {}
+    void close_fd() noexcept;
+
+    int fd_ = -1;
+    std::string name_;
+    int ifindex_ = 0;
+    int last_error_ = 0;
+    std::uint64_t dropped_writes_ = 0;
+};
+
+}  // namespace ikevpn::platform

@@ -1,0 +1,24 @@
+// UDP sockets for IKE and ESP-in-UDP. They carry the client's firewall mark so that the policy rules of
+// LinuxNetworkBuilder send them around the tunnel, and get large buffers because a userspace data plane
+// loses packets to receive-buffer overflows long before it runs out of CPU.
+#pragma once
+#include "core/ip_address.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace ikevpn::platform {
+
+// Opens a non-blocking, close-on-exec UDP socket of `family` (IPv6 sockets are IPV6_V6ONLY) and binds it
+// to `local` (default: the wildcard address) and `port` (default 0: an ephemeral port).
+// - `fwmark`: SO_MARK (needs CAP_NET_ADMIN).
+// - `buffer_bytes` > 0: SO_RCVBUFFORCE/SO_SNDBUFFORCE, which ignore net.core.rmem_max (needs
+//   CAP_NET_ADMIN); without the privilege, falls back to SO_RCVBUF/SO_SNDBUF (capped by the sysctl).
+// Returns the fd, owned by the caller. Throws PlatformError.
+int open_udp_socket(IpAddress::Family family, std::optional<std::uint32_t> fwmark, int buffer_bytes,
+                    std::optional<IpAddress> local = std::nullopt, std::uint16_t port = 0);
+
+// The port a socket is bound to (after binding to 0). Throws PlatformError.
+std::uint16_t local_port(int fd);
+
+}  // namespace ikevpn::platform
