@@ -182,6 +182,7 @@ DecodeResult<Message> decode(ByteView datagram);
 DecodeResult<std::vector<Payload>> decode_payloads(PayloadType first, ByteView data);
 
 // Encodes payloads as a chain; *first is set to the type of the first payload (none when empty).
+// An SK/SKF payload must come last: its Next Payload field carries SkPayload::inner_first instead.
 Bytes encode_payloads(const std::vector<Payload>& payloads, PayloadType* first);
 
 // Encodes header + payloads, filling header.next_payload and header.length.
@@ -202,5 +203,11 @@ const Body* find(const std::vector<Payload>& payloads, PayloadType type) {
     return nullptr;
 }
 const NotifyPayload* find_notify(const std::vector<Payload>& payloads, NotifyType type);
+
+// Short names for logs and rule violations ("SA", "IDi", "Notify"; "payload 99" for unknown types).
+std::string payload_name(PayloadType type);
+std::string exchange_name(ExchangeType exchange);  // "IKE_SA_INIT", ...; "exchange 40" for unknown ones
+// True for the payload types this codec knows (every PayloadType enumerator except none).
+bool is_known_payload(PayloadType type);
 
 }  // namespace ikevpn::msg

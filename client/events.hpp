@@ -1,0 +1,66 @@
+// Where the session reports what happens: human progress lines on stderr, and with --json-events one JSON
+// object per line on stdout for scripts (DESIGN.md, "The command line"). The error codes are listed in
+// docs/status-json.md and are a stable contract.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <mutex>
+#include <string_view>
+
+namespace ikevpn::client {
+
+// Verbosity levels (-v adds one; --log-level sets one).
+inline constexpr int verbosity_error = -1;  // errors only
+inline constexpr int verbosity_info = 0;    // progress lines (default)
+inline constexpr int verbosity_debug = 1;   // + detail lines (-v)
+inline constexpr int verbosity_trace = 2;   // + whatever the session traces at this level (-vv)
+
+class EventSink {
+public:
+    explicit EventSink(bool json_events, int verbosity = verbosity_info, std::FILE* human = stderr,
+                       std::FILE* json = stdout);
+
+    bool json_events() const { return json_events_; }
+    int verbosity() const { return verbosity_; }
+
+    // "ikevpn: <line>" on the human stream (hidden with --log-level error).
+    void progress(std::string_view line);
+    // "ikevpn: <line>" on the human stream, only with -v or more.
+    void detail(std::string_view line);
+    // "ikevpn: warning: <line>", always shown.
+    void warning(std::string_view line);
+    // With --json-events: the object, compact, on one line of the JSON stream, flushed at once so that a
+    // script reading a pipe sees it immediately. Invalid UTF-8 (a gateway's text) is replaced, not thrown.
+    void emit(const nlohmann::json& event);
+    // "ikevpn: error: <message>" and {"event":"error","code":<code>,"message":<message>}.
+    void error(std::string_view code, std::string_view message);
+
+private:
+    void write_human(std::string_view prefix, std::string_view line);
+
+    bool json_events_;
+    int verbosity_;
+    std::FILE* human_;
+    std::FILE* json_;
+    std::mutex mutex_;  // lines from the control plane and the data plane threads must not interleave
+};
+
+// Error codes of {"event":"error"} (see docs/status-json.md).
+namespace error_code {
+inline constexpr std::string_view auth_failed = "AUTH_FAILED";
+inline constexpr std::string_view no_proposal_chosen = "NO_PROPOSAL_CHOSEN";
+inline constexpr std::string_view timeout = "TIMEOUT";
+inline constexpr std::string_view ts_unacceptable = "TS_UNACCEPTABLE";
+inline constexpr std::string_view internal_address_failure = "INTERNAL_ADDRESS_FAILURE";
+inline constexpr std::string_view failed_cp_required = "FAILED_CP_REQUIRED";
+inline constexpr std::string_view protocol_error = "PROTOCOL_ERROR";
+inline constexpr std::string_view platform_error = "PLATFORM_ERROR";
+inline constexpr std::string_view profile_error = "PROFILE_ERROR";
+inline constexpr std::string_view gateway_deleted = "GATEWAY_DELETED";
+inline constexpr std::string_view already_connected = "ALREADY_CONNECTED";
+inline constexpr std::string_view resolve_failed = "RESOLVE_FAILED";
+inline constexpr std::string_view internal_error = "INTERNAL_ERROR";  // a bug: an exception nobody mapped
+}  // namespace error_code
+
+}  // namespace ikevpn::client

@@ -1,0 +1,355 @@
+// The connect session: one io_context runs the negotiator's driver, the control socket and (for now) the
+// packet path. core::IkeSession decides; this file only performs its actions and feeds it events.
+#include "client/session.hpp"
+
+#include "client/control_socket.hpp"
+#include "client/data_path.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/session.hpp"
+#include "platform/linux_network_builder.hpp"
+#include "platform/platform_error.hpp"
+#include "platform/tun_device.hpp"
+#include "platform/udp_socket.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <csignal>
+
+namespace ikevpn::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int socket_buffer_bytes = 4 << 20;
+constexpr std::uint16_t nat_t_port = 4500;
+// RFC 3948 §4: keepalives hold the NAT mapping open; 20 s is the customary interval.
+constexpr auto nat_keepalive_interval = std::chrono::seconds(20);
+
+std::string endpoint_text(const asio::ip::udp::endpoint& e) {
+    return e.address().to_string() + ":" + std::to_string(e.port());
+}
+
+asio::ip::address to_asio(const IpAddress& a) {
+    if (a.is_v4()) {
+        asio::ip::address_v4::bytes_type b;
+        std::copy(a.bytes().begin(), a.bytes().end(), b.begin());
+        return asio::ip::address_v4(b);
+    }
+    asio::ip::address_v6::bytes_type b;
+    std::copy(a.bytes().begin(), a.bytes().end(), b.begin());
+    return asio::ip::address_v6(b);
+}
+
+class Session {
+public:
+    Session(const Profile& profile, const ConnectOptions& options, EventSink& events)
+        : profile_(profile), options_(options), events_(events), random_(crypto::make_system_random()),
+          timer_(io_), keepalive_timer_(io_), signals_(io_, SIGINT, SIGTERM) {}
+
+    int run();
+
+private:
+    IpAddress resolve_gateway();
+    asio::ip::udp::socket open_socket(const IpAddress& gateway, std::uint16_t port);
+    core::SessionConfig session_config(const IpAddress& gateway) const;
+    nlohmann::json status() const;
+    void perform(core::Actions actions);
+    void perform_one(core::Action& action);
+    void apply_network(const core::NetworkConfig& config);
+    void local_failure(std::string_view code, const std::string& message);
+    void finish(const core::Closed& closed);
+    asio::awaitable<void> run_ike_receiver();
+    asio::awaitable<void> run_keepalives();
+
+    const Profile& profile_;
+    const ConnectOptions& options_;
+    EventSink& events_;
+    asio::io_context io_;
+    std::unique_ptr<crypto::RandomSource> random_;
+    asio::steady_timer timer_;
+    asio::steady_timer keepalive_timer_;
+    asio::signal_set signals_;
+    std::optional<asio::ip::udp::socket> ike_socket_, natt_socket_;
+    std::unique_ptr<core::IkeSession> ike_;
+    std::unique_ptr<DataPath> data_path_;
+    std::unique_ptr<platform::LinuxNetworkBuilder> network_;
+    std::unique_ptr<ControlServer> control_;
+    core::NetworkConfig network_config_;
+    IpAddress gateway_;
+    Clock::time_point started_ = Clock::now();
+    int exit_code_ = 1;
+    bool connected_ = false;
+    std::optional<std::pair<std::string, std::string>> local_error_;  // code, message
+};
+
+IpAddress Session::resolve_gateway() {
+    if (auto literal = IpAddress::parse(profile_.gateway)) return *literal;
+    events_.progress("resolving gateway " + profile_.gateway);
+    asio::ip::udp::resolver resolver(io_);
+    std::error_code ec;
+    auto results = resolver.resolve(profile_.gateway, "", ec);
+    if (ec || results.empty())
+        throw std::runtime_error("cannot resolve gateway '" + profile_.gateway + "': " +
+                                 (ec ? ec.message() : std::string("no address")));
+    for (const auto& r : results) {
+        auto addr = r.endpoint().address();
+        if (addr.is_v4()) return IpAddress::v4(addr.to_v4().to_bytes());
+    }
+    return IpAddress::v6(results.begin()->endpoint().address().to_v6().to_bytes());
+}
+
+asio::ip::udp::socket Session::open_socket(const IpAddress& gateway, std::uint16_t port) {
+    const platform::PolicyRouting policy;
+    int fd = platform::open_udp_socket(gateway.family(), policy.fwmark, socket_buffer_bytes);
+    asio::ip::udp::socket socket(io_, gateway.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), fd);
+    // A connected socket only accepts datagrams from the gateway and tells us our source address.
+    socket.connect(asio::ip::udp::endpoint(to_asio(gateway), port));
+    return socket;
+}
+
+core::SessionConfig Session::session_config(const IpAddress& gateway) const {
+    core::SessionConfig c;
+    c.local_id = profile_.local_id;
+    c.remote_id = profile_.remote_id;
+    c.psk = profile_.psk;
+    c.ike_proposals = profile_.ike_proposals;
+    c.esp_proposals = profile_.esp_proposals;
+    c.remote_networks = profile_.routes;
+    c.request_virtual_ip = profile_.virtual_ip;
+    c.gateway = gateway;
+    c.ike_port = profile_.port;
+    return c;
+}
+
+nlohmann::json Session::status() const {
+    const core::IkeSaInfo info = ike_->info();
+    nlohmann::json j;
+    j["state"] = info.state;
+    j["profile"] = profile_.name;
+    j["gateway"] = gateway_.to_string();
+    std::error_code ec;
+    auto local = natt_socket_->local_endpoint(ec);
+    j["local"] = ec ? nlohmann::json(nullptr) : nlohmann::json(endpoint_text(local));
+    j["remote"] = gateway_.to_string() + ":" + std::to_string(nat_t_port);
+    j["nat"] = {{"local", info.nat_local}, {"remote", info.nat_remote}};
+    j["virtual_ip"] = network_config_.virtual_ip ? nlohmann::json(network_config_.virtual_ip->to_string()) : nullptr;
+    j["dns"] = nlohmann::json::array();
+    for (const auto& d : network_config_.dns) j["dns"].push_back(d.to_string());
+    nlohmann::json ike = {{"spi_i", info.spi_i}, {"spi_r", info.spi_r}, {"encryption", info.encryption},
+                          {"prf", info.prf}, {"dh", info.dh}};
+    if (info.established_at)
+        ike["established_seconds"] =
+            std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *info.established_at).count();
+    j["ike_sa"] = ike;
+    j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
+    return j;
+}
+
+void Session::perform(core::Actions actions) {
+    for (auto& action : actions) perform_one(action);
+}
+
+void Session::perform_one(core::Action& action) {
+    std::visit(
+        [&](auto& a) {
+            using T = std::decay_t<decltype(a)>;
+            if constexpr (std::is_same_v<T, core::SendDatagram>) {
+                std::error_code ec;
+                if (a.nat_t) {
+                    Bytes framed(4, 0);  // non-ESP marker (RFC 3948 §2.2)
+                    append(framed, a.message);
+                    natt_socket_->send(asio::buffer(framed), 0, ec);
+                } else {
+                    ike_socket_->send(asio::buffer(a.message), 0, ec);
+                }
+                if (ec) events_.detail("sending to the gateway failed: " + ec.message() + " (will retransmit)");
+            } else if constexpr (std::is_same_v<T, core::ArmTimer>) {
+                timer_.expires_at(a.at);
+                timer_.async_wait([this](std::error_code ec) {
+                    if (!ec && ike_) perform(ike_->on_timer(Clock::now()));
+                });
+            } else if constexpr (std::is_same_v<T, core::CancelTimer>) {
+                timer_.cancel();
+            } else if constexpr (std::is_same_v<T, core::Progress>) {
+                events_.progress(a.line);
+            } else if constexpr (std::is_same_v<T, core::InstallChildSa>) {
+                try {
+                    data_path_->install(a.child);
+                } catch (const std::exception& e) {
+                    local_failure("PROTOCOL_ERROR", std::string("cannot install the CHILD SA: ") + e.what());
+                }
+            } else if constexpr (std::is_same_v<T, core::ApplyNetworkConfig>) {
+                if (!local_error_) apply_network(a.config);
+            } else if constexpr (std::is_same_v<T, core::RemoveChildSa>) {
+                data_path_->remove(a.spi_in);
+            } else if constexpr (std::is_same_v<T, core::Closed>) {
+                finish(a);
+            }
+        },
+        action);
+}
+
+void Session::apply_network(const core::NetworkConfig& config) {
+    network_config_ = config;
+    try {
+        platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name);
+        network_ = std::make_unique<platform::LinuxNetworkBuilder>();
+        network_->set_tun(tun.ifindex(), tun.name(), std::uint32_t(profile_.tun.mtu));
+        std::optional<IpAddress> source;
+        if (config.virtual_ip) {
+            network_->add_address(*config.virtual_ip, config.virtual_ip->is_v4() ? 32 : 128);
+            source = config.virtual_ip;
+        }
+        std::string route_list;
+        for (const auto& route : config.routes) {
+            network_->add_route(route, source);
+            route_list += (route_list.empty() ? "" : ", ") + route.to_string();
+        }
+        network_->establish();
+        const std::string tun_name = tun.name();
+        data_path_->attach_tun(std::move(tun));
+        connected_ = true;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
+        const std::string vip = config.virtual_ip ? config.virtual_ip->to_string() : "none";
+        std::string dns_list;
+        for (const auto& d : config.dns) dns_list += (dns_list.empty() ? "" : ", ") + d.to_string();
+        events_.progress("virtual IP " + vip + " on " + tun_name + ", routes " + route_list);
+        if (!config.dns.empty())
+            events_.progress("the gateway offers DNS " + dns_list + " (not applied: DNS integration is not supported yet)");
+        events_.progress("connected in " + std::to_string(ms) + " ms");
+        nlohmann::json event = status();
+        nlohmann::json connected = {{"event", "connected"}, {"virtual_ip", event["virtual_ip"]},
+                                    {"dns", event["dns"]}, {"local", event["local"]}, {"remote", event["remote"]},
+                                    {"routes", nlohmann::json::array()}, {"connect_ms", ms}};
+        for (const auto& r : config.routes) connected["routes"].push_back(r.to_string());
+        events_.emit(connected);
+    } catch (const std::exception& e) {
+        local_failure("PLATFORM_ERROR", std::string("cannot configure the tunnel device: ") + e.what());
+    }
+}
+
+// A failure on our side after the IKE SA exists: report it, delete the SA at the gateway, exit non-zero.
+void Session::local_failure(std::string_view code, const std::string& message) {
+    if (!local_error_) local_error_ = std::make_pair(std::string(code), message);
+    if (network_) network_->teardown();
+    perform(ike_->close(Clock::now()));
+}
+
+void Session::finish(const core::Closed& closed) {
+    timer_.cancel();
+    keepalive_timer_.cancel();
+    signals_.cancel();
+    if (data_path_) data_path_->stop();
+    if (network_) {
+        network_->teardown();
+        for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
+    }
+    std::string reason = closed.reason;
+    if (local_error_) {
+        events_.error(local_error_->first, local_error_->second);
+        reason = local_error_->second;
+        exit_code_ = 1;
+    } else if (closed.code == core::CloseCode::requested) {
+        events_.progress(connected_ ? "disconnected" : "stopped before the tunnel was up");
+        exit_code_ = 0;
+    } else {
+        events_.error(core::error_code_name(closed.code), closed.reason);
+        exit_code_ = 1;
+    }
+    events_.emit({{"event", "disconnected"}, {"reason", reason}});
+    control_.reset();
+    io_.stop();
+}
+
+asio::awaitable<void> Session::run_ike_receiver() {
+    std::array<std::uint8_t, 65536> buffer;
+    while (ike_ && !ike_->closed()) {
+        std::error_code ec;
+        std::size_t n = co_await ike_socket_->async_receive(asio::buffer(buffer),
+                                                            asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted) co_return;
+        if (ec) continue;  // e.g. ECONNREFUSED from an ICMP error: retransmission decides
+        perform(ike_->on_datagram(ByteView(buffer.data(), n), Clock::now()));
+    }
+}
+
+asio::awaitable<void> Session::run_keepalives() {
+    const std::uint8_t keepalive = 0xff;  // RFC 3948 §2.3
+    while (ike_ && !ike_->closed()) {
+        keepalive_timer_.expires_after(nat_keepalive_interval);
+        std::error_code ec;
+        co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        natt_socket_->send(asio::buffer(&keepalive, 1), 0, ec);
+    }
+}
+
+int Session::run() {
+    try {
+        gateway_ = resolve_gateway();
+    } catch (const std::exception& e) {
+        events_.error("RESOLVE_FAILED", e.what());
+        return 1;
+    }
+    try {
+        control_ = std::make_unique<ControlServer>(
+            io_, options_.socket_path, [this] { return status(); },
+            [this] {
+                events_.progress("disconnect requested");
+                perform(ike_->close(Clock::now()));
+            });
+    } catch (const AlreadyConnected& e) {
+        events_.error("ALREADY_CONNECTED", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        events_.error("PLATFORM_ERROR", e.what());
+        return 1;
+    }
+    try {
+        // Leftovers of a killed earlier run would steer traffic into a table without a device.
+        platform::Netlink netlink;
+        if (std::size_t removed = platform::LinuxNetworkBuilder::cleanup_stale(netlink))
+            events_.warning("removed " + std::to_string(removed) + " routing entries left by an earlier ikevpn");
+        ike_socket_.emplace(open_socket(gateway_, profile_.port));
+        natt_socket_.emplace(open_socket(gateway_, nat_t_port));
+    } catch (const std::exception& e) {
+        events_.error("PLATFORM_ERROR", std::string("cannot open sockets to the gateway: ") + e.what());
+        return 1;
+    }
+    ike_ = std::make_unique<core::IkeSession>(session_config(gateway_), *random_);
+    data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) {
+        perform(ike_->on_datagram(message, Clock::now()));
+    });
+    signals_.async_wait([this](std::error_code ec, int signal) {
+        if (ec) return;
+        events_.progress(std::string(signal == SIGINT ? "interrupted" : "terminated") + ", disconnecting");
+        perform(ike_->close(Clock::now()));
+        // A second signal while the Delete is in flight stops at once (cleanup still runs).
+        signals_.async_wait([this](std::error_code ec2, int) {
+            if (!ec2) finish(core::Closed{core::CloseCode::requested, "interrupted twice"});
+        });
+    });
+    events_.progress("connecting to " + gateway_.to_string() + " (profile " + profile_.name + ")");
+    data_path_->start_receiving();
+    asio::co_spawn(io_, run_ike_receiver(), asio::detached);
+    asio::co_spawn(io_, run_keepalives(), asio::detached);
+    perform(ike_->start(Clock::now()));
+    io_.run();
+    return exit_code_;
+}
+
+}  // namespace
+
+int run_connect(const Profile& profile, const ConnectOptions& options, EventSink& events) {
+    Session session(profile, options, events);
+    return session.run();
+}
+
+}  // namespace ikevpn::client

@@ -1,0 +1,48 @@
+// The SAs the engine knows: inbound ones found by SPI in O(1), outbound ones (one per CHILD SA, a handful)
+// found by SPI or by traffic selector. Each SA is heap-allocated once at install time and stays at the
+// same address until it is removed, so removing one SA never disturbs another — rekeying installs the new
+// inbound SA, lets both receive for a while, then removes the old one.
+#pragma once
+#include "dataplane/esp_sa.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace ikevpn::dataplane {
+
+enum class InstallResult : std::uint8_t { ok, duplicate_spi, invalid_params };
+
+class SaTable {
+public:
+    SaTable();
+
+    // Creates the SA (its Botan objects and replay window are allocated here, not on the packet path).
+    InstallResult install(SaParams params);
+    // False if there is no such SA.
+    bool remove(std::uint32_t spi, Direction direction);
+
+    EspSa* find_inbound(std::uint32_t spi);
+    EspSa* find_outbound(std::uint32_t spi);
+    const EspSa* find(std::uint32_t spi, Direction direction) const;
+    // The most recently installed outbound SA whose selectors cover source → destination (so that after
+    // a rekey the new SA takes over as soon as it is installed); nullptr if none does.
+    EspSa* route_outbound(const std::uint8_t* source, const std::uint8_t* destination, bool v6);
+
+    std::size_t inbound_count() const { return inbound_.size(); }
+    std::size_t outbound_count() const { return outbound_.size(); }
+
+    // Visits every SA (for status reporting); `fn(const EspSa&)`.
+    template <typename Fn>
+    void for_each(Fn&& fn) const {
+        for (const auto& [spi, sa] : inbound_) fn(*sa);
+        for (const auto& sa : outbound_) fn(*sa);
+    }
+
+private:
+    std::unordered_map<std::uint32_t, std::unique_ptr<EspSa>> inbound_;
+    std::vector<std::unique_ptr<EspSa>> outbound_;  // in install order
+};
+
+}  // namespace ikevpn::dataplane

@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # IKEVPN_STATUS, IKEVPN_ELAPSED_MS etc. are read by the test scripts
+# tests/interop/ikevpn.sh — helpers to drive the ikevpn client in the lab's client namespace.
+# Source after lab.sh. The CLI contract is in /work/shared/DESIGN.md ("The command line").
+
+IKEVPN_REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+IKEVPN="${IKEVPN:-$IKEVPN_REPO_ROOT/build/client/ikevpn}"
+IKEVPN_PID=""
+IKEVPN_DIR=""
+
+# ikevpn_require — exit 77 (skip) when the binary has not been built.
+ikevpn_require() {
+    if [[ ! -x $IKEVPN ]]; then
+        echo "SKIP: ikevpn binary not found at $IKEVPN (build it, or set IKEVPN=/path/to/ikevpn)"
+        exit 77
+    fi
+}
+
+# ikevpn_write_profile DIR [JQ_FILTER] [PSK] — DIR/profile.json and DIR/demo.psk (mode 0600) for the lab
+# gateway. JQ_FILTER edits the profile (e.g. '.gateway = "192.0.2.99"'); PSK defaults to the lab's.
+ikevpn_write_profile() {
+    local dir=$1 filter=${2:-.} psk=${3:-${LAB_PSK:-ikevpn-lab-secret-0123456789}}
+    mkdir -p "$dir"
+    (umask 077 && printf '%s' "$psk" >"$dir/demo.psk")
+    chmod 600 "$dir/demo.psk"
+    jq "$filter" >"$dir/profile.json" <<EOF
+{
+  "name": "demo",
+  "gateway": "$LAB_GATEWAY_IP",
+  "port": 500,
+  "local_id": "client@example.com",
+  "remote_id": "gw.example.com",
+  "auth": { "method": "psk", "psk_file": "demo.psk" },
+  "ike": ["aes256gcm16-prfsha384-x25519"],
+  "esp": ["aes256gcm16"],
+  "virtual_ip": true,
+  "routes": ["$LAB_HOST_NET"],
+  "dns": false,
+  "mobike": false,
+  "encap": "udp",
+  "tun": { "name": "ikevpn0", "mtu": 1400 }
+}
+EOF
+}
+
+# ikevpn_start DIR — `ikevpn connect DIR/profile.json --json-events --socket DIR/ctl.sock` in the client
+# namespace, in the background. Events go to DIR/events.jsonl, progress to DIR/stderr.log.
+ikevpn_start() {
+    IKEVPN_DIR=$1
+    shift
+    # ip netns exec execs the program: $! is ikevpn's own PID, and it is our child (wait gives its status).
+    ip netns exec "$LAB_NS_CLIENT" "$IKEVPN" connect "$IKEVPN_DIR/profile.json" --json-events \
+        --socket "$IKEVPN_DIR/ctl.sock" "$@" >"$IKEVPN_DIR/events.jsonl" 2>"$IKEVPN_DIR/stderr.log" </dev/null &
+    IKEVPN_PID=$!
+}
+
+# ikevpn_event NAME — the last event line with "event" == NAME (empty if none). Ignores non-JSON lines.
+ikevpn_event() {
+    jq -c -R --arg name "$1" 'fromjson? | select(type == "object" and .event == $name)' \
+        "$IKEVPN_DIR/events.jsonl" 2>/dev/null | tail -n 1
+}
+
+# ikevpn_wait_event NAME SECONDS — wait until the event shows up; fails early if ikevpn exits.
+ikevpn_wait_event() {
+    local name=$1 deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        [[ -z $(ikevpn_event "$name") ]] || return 0
+        if ! lab_pid_alive "$IKEVPN_PID"; then
+            [[ -z $(ikevpn_event "$name") ]] || return 0
+            echo "ikevpn exited before the \"$name\" event" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "no \"$name\" event within $2 s" >&2
+    return 1
+}
+
+# ikevpn_ctl COMMAND [ARGS...] — status/disconnect against the running client's control socket.
+ikevpn_ctl() {
+    local cmd=$1
+    shift
+    ip netns exec "$LAB_NS_CLIENT" "$IKEVPN" "$cmd" "$@" --socket "$IKEVPN_DIR/ctl.sock"
+}
+
+# ikevpn_wait_exit SECONDS — wait for the background connect; sets IKEVPN_STATUS (124 on timeout).
+IKEVPN_STATUS=""
+ikevpn_wait_exit() {
+    IKEVPN_STATUS=124
+    if lab_wait_exit "$IKEVPN_PID" "$1"; then
+        IKEVPN_STATUS=0
+        wait "$IKEVPN_PID" || IKEVPN_STATUS=$?
+        IKEVPN_PID=""
+        return 0
+    fi
+    return 1
+}
+
+# ikevpn_stop — stop a connect still running (trap-safe).
+ikevpn_stop() {
+    if [[ -n $IKEVPN_PID ]]; then
+        lab_stop_pid "$IKEVPN_PID"
+        IKEVPN_PID=""
+    fi
+}
+
+ikevpn_dump_logs() {
+    [[ -n $IKEVPN_DIR ]] || return 0
+    echo "---- ikevpn stderr ($IKEVPN_DIR/stderr.log) ----" >&2
+    tail -n 40 "$IKEVPN_DIR/stderr.log" >&2 2>/dev/null || true
+    echo "---- ikevpn events ----" >&2
+    tail -n 20 "$IKEVPN_DIR/events.jsonl" >&2 2>/dev/null || true
+}
+
+# ikevpn_run_foreground DIR SECONDS [ARGS...] — run connect to completion (bounded); sets IKEVPN_STATUS
+# (124 when it had to be stopped) and IKEVPN_ELAPSED_MS; output in DIR/events.jsonl and DIR/stderr.log.
+IKEVPN_ELAPSED_MS=0
+ikevpn_run_foreground() {
+    local dir=$1 limit=$2 start end
+    shift 2
+    start=$(date +%s%N)
+    IKEVPN_STATUS=0
+    timeout --kill-after=5 "$limit" ip netns exec "$LAB_NS_CLIENT" "$IKEVPN" connect "$dir/profile.json" \
+        --json-events --socket "$dir/ctl.sock" "$@" >"$dir/events.jsonl" 2>"$dir/stderr.log" </dev/null ||
+        IKEVPN_STATUS=$?
+    end=$(date +%s%N)
+    IKEVPN_ELAPSED_MS=$(((end - start) / 1000000))
+    IKEVPN_DIR=$dir
+}
+
+# Routing state of the client namespace, to compare before and after a session.
+client_rules() { lab_exec_client ip rule show; lab_exec_client ip -6 rule show; }
+client_tun_routes() { lab_exec_client ip route show table all | grep -w ikevpn0 || true; }
+client_has_link() { lab_exec_client ip link show dev "$1" >/dev/null 2>&1; }

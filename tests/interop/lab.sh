@@ -1,0 +1,379 @@
+# shellcheck shell=bash
+# tests/interop/lab.sh — a network-namespace lab with a real strongSwan gateway.
+#
+# Source this file (it is `set -euo pipefail` friendly), then:
+#   trap lab_down EXIT INT TERM
+#   lab_up                      # namespaces, veths, addresses, routes, nftables
+#   lab_start_gateway [opts]    # charon (kernel-libipsec) in the gateway namespace
+#   lab_exec_client ping -c1 198.51.100.2 ...
+#   lab_down                    # removes everything this run made (idempotent)
+#
+# Topology (documentation ranges only, nothing leaves the machine):
+#
+#   client ns                gateway ns                        host ns
+#   c-gw 192.0.2.2/24 <----> g-cl 192.0.2.1/24
+#                            g-host 198.51.100.1/24 <--------> h-gw 198.51.100.2/24 (default via .1)
+#   virtual IP pool 203.0.113.0/24, pushed DNS server 198.51.100.53
+#
+# The client has no route to 198.51.100.0/24, and the gateway drops every plain packet that it would
+# forward from the client link: a ping from the client to the host therefore proves the tunnel.
+#
+# Why the gateway looks the way it does (see /work/shared/LAB-NOTES.md): this kernel has no ESP, so
+# charon uses kernel-libipsec (userspace ESP over its own TUN, always UDP-encapsulated) next to
+# kernel-netlink (addresses, routes). Each charon gets private /run, /etc/strongswan.conf,
+# /etc/strongswan.d and /etc/swanctl through bind mounts in its own mount namespace, so several
+# charons (gateway, baseline client, parallel runs) never share a pid file or a vici socket.
+
+LAB_PREFIX="${LAB_PREFIX:-ikv$$}"
+LAB_NS_CLIENT="${LAB_PREFIX}-cli"
+LAB_NS_GATEWAY="${LAB_PREFIX}-gw"
+LAB_NS_HOST="${LAB_PREFIX}-host"
+
+LAB_CLIENT_IP=192.0.2.2
+LAB_GATEWAY_IP=192.0.2.1
+LAB_GATEWAY_INNER_IP=198.51.100.1
+LAB_HOST_IP=198.51.100.2
+LAB_HOST_NET=198.51.100.0/24
+LAB_POOL_NET=203.0.113.0/24
+LAB_CLIENT_IF=c-gw
+LAB_GATEWAY_CLIENT_IF=g-cl
+LAB_GATEWAY_HOST_IF=g-host
+LAB_HOST_IF=h-gw
+
+LAB_CHARON="${LAB_CHARON:-/usr/lib/ipsec/charon}"
+# Every plugin charon may need in these tests; load_modular = no makes this list the whole truth.
+LAB_CHARON_PLUGINS="${LAB_CHARON_PLUGINS:-random nonce openssl aes sha1 sha2 md5 hmac gcm chapoly \
+curve25519 gmp x509 revocation constraints pubkey pkcs1 pkcs7 pkcs8 pkcs12 pem kdf drbg \
+kernel-libipsec kernel-netlink socket-default vici updown counters \
+eap-identity eap-mschapv2 eap-tls}"
+
+LAB_DIR="${LAB_DIR:-}"
+LAB_GATEWAY_PID="${LAB_GATEWAY_PID:-}"
+LAB_GATEWAY_DIR=""
+LAB_CHARON_PIDS=()
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+
+lab_exec_client() { ip netns exec "$LAB_NS_CLIENT" "$@"; }
+lab_exec_gateway() { ip netns exec "$LAB_NS_GATEWAY" "$@"; }
+lab_exec_host() { ip netns exec "$LAB_NS_HOST" "$@"; }
+
+# lab_require_root_and_tools TOOL... — exit 77 (skip) when not root or a tool is missing.
+lab_require_root_and_tools() {
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "SKIP: needs root (network namespaces)"
+        exit 77
+    fi
+    local tool
+    for tool in ip nft unshare timeout "$@"; do
+        if ! command -v "$tool" >/dev/null 2>&1 && [[ ! -x $tool ]]; then
+            echo "SKIP: missing tool: $tool"
+            exit 77
+        fi
+    done
+}
+
+lab_up() {
+    if [[ -z $LAB_DIR ]]; then
+        LAB_DIR=$(mktemp -d "${TMPDIR:-/tmp}/${LAB_PREFIX}.XXXXXX")
+    fi
+    local ns
+    for ns in "$LAB_NS_CLIENT" "$LAB_NS_GATEWAY" "$LAB_NS_HOST"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    # Created directly inside the namespaces: the fixed names never collide between parallel runs.
+    ip -n "$LAB_NS_CLIENT" link add "$LAB_CLIENT_IF" type veth \
+        peer name "$LAB_GATEWAY_CLIENT_IF" netns "$LAB_NS_GATEWAY"
+    ip -n "$LAB_NS_GATEWAY" link add "$LAB_GATEWAY_HOST_IF" type veth \
+        peer name "$LAB_HOST_IF" netns "$LAB_NS_HOST"
+
+    ip -n "$LAB_NS_CLIENT" addr add "$LAB_CLIENT_IP/24" dev "$LAB_CLIENT_IF"
+    ip -n "$LAB_NS_GATEWAY" addr add "$LAB_GATEWAY_IP/24" dev "$LAB_GATEWAY_CLIENT_IF"
+    ip -n "$LAB_NS_GATEWAY" addr add "$LAB_GATEWAY_INNER_IP/24" dev "$LAB_GATEWAY_HOST_IF"
+    ip -n "$LAB_NS_HOST" addr add "$LAB_HOST_IP/24" dev "$LAB_HOST_IF"
+    ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
+    ip -n "$LAB_NS_GATEWAY" link set "$LAB_GATEWAY_CLIENT_IF" up
+    ip -n "$LAB_NS_GATEWAY" link set "$LAB_GATEWAY_HOST_IF" up
+    ip -n "$LAB_NS_HOST" link set "$LAB_HOST_IF" up
+    ip -n "$LAB_NS_HOST" route add default via "$LAB_GATEWAY_INNER_IP"
+
+    lab_exec_gateway sysctl -qw net.ipv4.ip_forward=1
+    # Only decrypted tunnel traffic (arriving on charon's ipsec TUN) may be forwarded; plain packets
+    # from the client link are dropped. Chain "input" is empty: a hook for loss rules of other tests
+    # (e.g. `lab_exec_gateway nft add rule inet lab input udp dport 4500 numgen random mod 100 < 20 drop`).
+    lab_exec_gateway nft -f - <<EOF
+table inet lab {
+    chain input {
+        type filter hook input priority 0; policy accept;
+    }
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        iifname "$LAB_GATEWAY_CLIENT_IF" counter drop
+    }
+}
+EOF
+    lab_log "up: namespaces $LAB_NS_CLIENT $LAB_NS_GATEWAY $LAB_NS_HOST, dir $LAB_DIR"
+}
+
+# lab_pid_alive PID — true while PID exists and is not a zombie (PID 1 reaps orphans only slowly).
+lab_pid_alive() {
+    local pid=$1 stat
+    [[ -n $pid ]] || return 1
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    # Field 3 follows the ")" that closes the command name (which may itself contain spaces).
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]]
+}
+
+# lab_wait_exit PID SECONDS — true once PID has exited (or is a zombie) within SECONDS.
+lab_wait_exit() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while lab_pid_alive "$pid"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+    return 0
+}
+
+# lab_stop_pid PID — TERM, wait up to 10 s, then KILL; reaps the PID when it is our child.
+lab_stop_pid() {
+    local pid=$1
+    [[ -n $pid ]] || return 0
+    if lab_pid_alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        if ! lab_wait_exit "$pid" 10; then
+            kill -KILL "$pid" 2>/dev/null || true
+            lab_wait_exit "$pid" 5 || true
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+# lab_write_charon_dir DIR — private strongswan.conf, strongswan.d, swanctl and run directories.
+lab_write_charon_dir() {
+    local dir=$1 sub
+    mkdir -p "$dir/run" "$dir/strongswan.d"
+    for sub in conf.d x509 x509ca x509aa x509ocsp x509crl x509ac pubkey private rsa ecdsa bliss pkcs8 pkcs12; do
+        mkdir -p "$dir/swanctl/$sub"
+    done
+    chmod 700 "$dir/swanctl/private" "$dir/swanctl/rsa" "$dir/swanctl/ecdsa" "$dir/swanctl/pkcs8" \
+        "$dir/swanctl/pkcs12"
+    cat >"$dir/strongswan.conf" <<EOF
+# Generated by tests/interop/lab.sh for one test charon.
+charon {
+    load_modular = no
+    load = $LAB_CHARON_PLUGINS
+    install_routes = yes
+    install_virtual_ip = yes
+    filelog {
+        lab {
+            path = $dir/charon.log
+            time_format = %H:%M:%S
+            ike_name = yes
+            append = no
+            flush_line = yes
+            default = 1
+            ike = 2
+            cfg = 1
+            net = 1
+            esp = 1
+        }
+    }
+    syslog {
+        # no syslog daemon here; the file log above is the record
+    }
+    plugins {
+        vici {
+            socket = unix:///run/charon.vici
+        }
+        openssl {
+            # EAP-MSCHAPv2 needs MD4, which OpenSSL 3 only has in its legacy provider.
+            load_legacy = yes
+        }
+    }
+}
+swanctl {
+    load = pem pkcs1 pkcs8 x509 revocation constraints pubkey openssl random
+}
+EOF
+    : >"$dir/swanctl/swanctl.conf"
+}
+
+# lab_start_charon NS DIR — start a private charon in NS (DIR from lab_write_charon_dir) and wait for its
+# vici socket. Sets LAB_CHARON_PID (not printed: a $(...) subshell would lose the job and the PID list).
+LAB_CHARON_PID=""
+lab_start_charon() {
+    local ns=$1 dir=$2 pid i
+    # ip netns exec, unshare (without --fork) and sh all exec: the PID of this background job is charon's.
+    # shellcheck disable=SC2016  # expanded by the inner sh
+    ip netns exec "$ns" unshare --mount --propagation private sh -c '
+        d=$1; charon=$2
+        mount --bind "$d/run" /run &&
+        mount --bind "$d/strongswan.conf" /etc/strongswan.conf &&
+        mount --bind "$d/strongswan.d" /etc/strongswan.d &&
+        mount --bind "$d/swanctl" /etc/swanctl &&
+        exec "$charon"' sh "$dir" "$LAB_CHARON" >"$dir/charon.stdout" 2>&1 </dev/null &
+    pid=$!
+    LAB_CHARON_PIDS+=("$pid")
+    for ((i = 0; i < 100; i++)); do
+        if [[ -S $dir/run/charon.vici ]]; then
+            LAB_CHARON_PID=$pid
+            return 0
+        fi
+        if ! lab_pid_alive "$pid"; then
+            break
+        fi
+        sleep 0.1
+    done
+    lab_log "charon in $ns did not come up (no vici socket)"
+    lab_charon_log_tail "$dir"
+    return 1
+}
+
+# lab_swanctl DIR ARGS... — swanctl against the charon of DIR, with DIR's swanctl.conf and credentials.
+lab_swanctl() {
+    local dir=$1
+    shift
+    SWANCTL_DIR="$dir/swanctl" swanctl "$@" --uri "unix://$dir/run/charon.vici"
+}
+
+lab_charon_log_tail() {
+    local dir=$1 lines=${2:-40}
+    echo "---- last $lines lines of $dir/charon.log ----" >&2
+    tail -n "$lines" "$dir/charon.log" >&2 2>/dev/null || true
+    if [[ -s $dir/charon.stdout ]]; then
+        echo "---- $dir/charon.stdout ----" >&2
+        tail -n "$lines" "$dir/charon.stdout" >&2 || true
+    fi
+    echo "----" >&2
+}
+
+lab_gateway_usage() {
+    cat >&2 <<'EOF'
+lab_start_gateway [--psk SECRET] [--ike PROPOSALS] [--esp PROPOSALS] [--pool CIDR] [--dns IP]
+                  [--id ID] [--mobike yes|no]
+(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE before calling)
+EOF
+}
+
+# lab_start_gateway [options] — charon in the gateway namespace, configured through its vici socket.
+lab_start_gateway() {
+    local psk="${LAB_PSK:-ikevpn-lab-secret-0123456789}"
+    local ike="${LAB_GW_IKE:-aes256gcm16-aes128gcm16-prfsha256-prfsha384-prfsha512-x25519-ecp256, default}"
+    local esp="${LAB_GW_ESP:-aes256gcm16-aes128gcm16, aes256gcm16-aes128gcm16-x25519-ecp256-modp2048, default}"
+    local pool="${LAB_POOL:-$LAB_POOL_NET}"
+    local dns="${LAB_DNS:-198.51.100.53}"
+    local id="${LAB_GW_ID:-gw.example.com}"
+    local mobike="${LAB_GW_MOBIKE:-yes}"
+    while (($# > 0)); do
+        case $1 in
+            --psk) psk=$2 ;;
+            --ike) ike=$2 ;;
+            --esp) esp=$2 ;;
+            --pool) pool=$2 ;;
+            --dns) dns=$2 ;;
+            --id) id=$2 ;;
+            --mobike) mobike=$2 ;;
+            *) lab_gateway_usage; return 2 ;;
+        esac
+        shift 2
+    done
+    [[ -n $LAB_DIR ]] || { lab_log "lab_up first"; return 1; }
+    LAB_GATEWAY_DIR="$LAB_DIR/gw"
+    lab_write_charon_dir "$LAB_GATEWAY_DIR"
+    local dns_line=""
+    [[ -z $dns ]] || dns_line="dns = $dns"
+    # encap = yes: ESP in UDP 4500 even without NAT (kernel-libipsec needs it anyway, and so does ikevpn).
+    # No local_addrs: the gateway answers on every address, as MOBIKE tests need.
+    cat >"$LAB_GATEWAY_DIR/swanctl/swanctl.conf" <<EOF
+connections {
+    lab {
+        version = 2
+        proposals = $ike
+        encap = yes
+        mobike = $mobike
+        pools = lab-pool
+        local {
+            auth = psk
+            id = $id
+        }
+        remote {
+            auth = psk
+            id = %any
+        }
+        children {
+            lab {
+                local_ts = $LAB_HOST_NET
+                esp_proposals = $esp
+            }
+        }
+    }
+}
+pools {
+    lab-pool {
+        addrs = $pool
+        $dns_line
+    }
+}
+secrets {
+    ike-lab {
+        secret = "$psk"
+    }
+}
+EOF
+    chmod 600 "$LAB_GATEWAY_DIR/swanctl/swanctl.conf"
+    lab_start_charon "$LAB_NS_GATEWAY" "$LAB_GATEWAY_DIR" || return 1
+    LAB_GATEWAY_PID=$LAB_CHARON_PID
+    if ! lab_swanctl "$LAB_GATEWAY_DIR" --load-all --noprompt >"$LAB_GATEWAY_DIR/load.out" 2>&1; then
+        lab_log "swanctl --load-all failed:"
+        cat "$LAB_GATEWAY_DIR/load.out" >&2
+        lab_charon_log_tail "$LAB_GATEWAY_DIR"
+        return 1
+    fi
+    lab_log "gateway charon PID $LAB_GATEWAY_PID, log $LAB_GATEWAY_DIR/charon.log"
+}
+
+# lab_gateway_sas [swanctl --list-sas options] — the gateway's view of its SAs.
+lab_gateway_sas() {
+    lab_swanctl "$LAB_GATEWAY_DIR" --list-sas "$@"
+}
+
+# lab_gateway_sa_count — number of IKE SAs the gateway holds (0 when none).
+lab_gateway_sa_count() {
+    lab_gateway_sas --raw 2>/dev/null | grep -c '^list-sa event' || true
+}
+
+# lab_gateway_log_tail — the end of the gateway's charon log (LAB_LOG_LINES lines, default 40) on stderr.
+lab_gateway_log_tail() {
+    [[ -n $LAB_GATEWAY_DIR ]] || return 0
+    lab_charon_log_tail "$LAB_GATEWAY_DIR" "${LAB_LOG_LINES:-40}"
+}
+
+lab_stop_gateway() {
+    lab_stop_pid "$LAB_GATEWAY_PID"
+    LAB_GATEWAY_PID=""
+}
+
+# lab_down — stop what the lab started and delete namespaces and files. Idempotent; safe in traps.
+lab_down() {
+    local pid ns
+    for pid in "${LAB_CHARON_PIDS[@]}"; do
+        lab_stop_pid "$pid"
+    done
+    LAB_CHARON_PIDS=()
+    LAB_GATEWAY_PID=""
+    for ns in "$LAB_NS_CLIENT" "$LAB_NS_GATEWAY" "$LAB_NS_HOST"; do
+        [[ -e /run/netns/$ns ]] || continue
+        # Whatever still runs inside our own uniquely named namespaces was started by this run.
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+            lab_stop_pid "$pid"
+        done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    if [[ -n $LAB_DIR && -d $LAB_DIR && -z ${LAB_KEEP:-} ]]; then
+        rm -rf -- "$LAB_DIR"
+    fi
+    LAB_DIR=""
+    LAB_GATEWAY_DIR=""
+}

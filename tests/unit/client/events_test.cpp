@@ -1,0 +1,67 @@
+#include "client/events.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+using ikevpn::client::EventSink;
+
+namespace {
+
+struct File {
+    std::unique_ptr<std::FILE, decltype(&std::fclose)> file{std::tmpfile(), &std::fclose};
+    std::string contents() const {
+        std::fflush(file.get());
+        std::rewind(file.get());
+        std::string out;
+        for (int c; (c = std::fgetc(file.get())) != EOF;) out.push_back(static_cast<char>(c));
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("human lines on one stream, JSON lines on the other") {
+    File human;
+    File json;
+    REQUIRE(human.file);
+    REQUIRE(json.file);
+    EventSink sink(true, ikevpn::client::verbosity_info, human.file.get(), json.file.get());
+    sink.progress("resolving vpn.example.com");
+    sink.detail("hidden without -v");
+    sink.emit({{"event", "connected"}, {"virtual_ip", "203.0.113.1"}});
+    sink.error("AUTH_FAILED", "the gateway rejected our authentication");
+    CHECK(human.contents() ==
+          "ikevpn: resolving vpn.example.com\n"
+          "ikevpn: error: the gateway rejected our authentication\n");
+    CHECK(json.contents() ==
+          "{\"event\":\"connected\",\"virtual_ip\":\"203.0.113.1\"}\n"
+          "{\"code\":\"AUTH_FAILED\",\"event\":\"error\",\"message\":\"the gateway rejected our authentication\"}\n");
+}
+
+TEST_CASE("verbosity, no JSON without --json-events, and hostile text") {
+    File human;
+    File json;
+    EventSink sink(false, ikevpn::client::verbosity_debug, human.file.get(), json.file.get());
+    sink.detail("shown with -v");
+    sink.warning("x.psk is readable by group/others (chmod 600)");
+    sink.progress("id \x1b[2Jfrom\ngateway");
+    sink.emit({{"event", "connected"}});
+    sink.error("TIMEOUT", "no answer");
+    CHECK(human.contents() ==
+          "ikevpn: shown with -v\n"
+          "ikevpn: warning: x.psk is readable by group/others (chmod 600)\n"
+          "ikevpn: id ?[2Jfrom?gateway\n"
+          "ikevpn: error: no answer\n");
+    CHECK(json.contents().empty());
+
+    File quiet_human;
+    File events;
+    EventSink quiet(true, ikevpn::client::verbosity_error, quiet_human.file.get(), events.file.get());
+    quiet.progress("hidden");
+    quiet.emit({{"event", "rekeyed"}, {"id", std::string("bad \xff utf-8")}});
+    CHECK(quiet_human.contents().empty());
+    CHECK(events.contents() == "{\"event\":\"rekeyed\",\"id\":\"bad \xEF\xBF\xBD utf-8\"}\n");
+}

@@ -1,0 +1,108 @@
+// Helpers shared by the dataplane unit tests: hex decoding, inner packet builders, SA parameter pairs.
+#pragma once
+#include "dataplane/packet.hpp"
+#include "dataplane/sa_params.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+namespace ikevpn::dataplane::test {
+
+inline std::vector<std::uint8_t> hex(std::string_view text) {
+    std::vector<std::uint8_t> out;
+    int high = -1;
+    for (char c : text) {
+        int v;
+        if (c >= '0' && c <= '9') v = c - '0';
+        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+        else if (c == ' ' || c == '\n') continue;
+        else throw std::invalid_argument("bad hex");
+        if (high < 0) {
+            high = v;
+        } else {
+            out.push_back(static_cast<std::uint8_t>(high << 4 | v));
+            high = -1;
+        }
+    }
+    if (high >= 0) throw std::invalid_argument("odd hex");
+    return out;
+}
+
+// A minimal IPv4 packet (20-octet header, protocol 17) of `total` octets from src to dst; the payload
+// octets count up so that corruption shows.
+inline std::vector<std::uint8_t> ipv4_packet(std::array<std::uint8_t, 4> src, std::array<std::uint8_t, 4> dst,
+                                             std::size_t total) {
+    std::vector<std::uint8_t> p(total < 20 ? 20 : total, 0);
+    p[0] = 0x45;
+    p[2] = static_cast<std::uint8_t>(p.size() >> 8);
+    p[3] = static_cast<std::uint8_t>(p.size());
+    p[8] = 64;
+    p[9] = 17;
+    std::memcpy(&p[12], src.data(), 4);
+    std::memcpy(&p[16], dst.data(), 4);
+    for (std::size_t i = 20; i < p.size(); ++i) p[i] = static_cast<std::uint8_t>(i * 7);
+    return p;
+}
+
+inline std::vector<std::uint8_t> ipv6_packet(std::array<std::uint8_t, 16> src, std::array<std::uint8_t, 16> dst,
+                                             std::size_t total) {
+    std::vector<std::uint8_t> p(total < 40 ? 40 : total, 0);
+    p[0] = 0x60;
+    const std::size_t payload = p.size() - 40;
+    p[4] = static_cast<std::uint8_t>(payload >> 8);
+    p[5] = static_cast<std::uint8_t>(payload);
+    p[6] = 17;
+    p[7] = 64;
+    std::memcpy(&p[8], src.data(), 16);
+    std::memcpy(&p[24], dst.data(), 16);
+    for (std::size_t i = 40; i < p.size(); ++i) p[i] = static_cast<std::uint8_t>(i * 13);
+    return p;
+}
+
+inline std::array<std::uint8_t, 16> v6(std::uint8_t last) {
+    // 2001:db8::last
+    std::array<std::uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8};
+    a[15] = last;
+    return a;
+}
+
+inline SecureBytes key_material(unsigned key_bits, std::uint8_t seed) {
+    SecureBytes k(key_bits / 8 + 4);
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(seed + i * 3);
+    return k;
+}
+
+// Parameters for one direction. `local`/`remote` are given from the point of view of the host owning
+// the SA, so the peer's matching SA swaps them.
+inline SaParams sa_params(std::uint32_t spi, Direction direction, unsigned key_bits, std::uint8_t key_seed,
+                          std::vector<TrafficSelector> local, std::vector<TrafficSelector> remote) {
+    SaParams p;
+    p.spi = spi;
+    p.direction = direction;
+    p.key_bits = key_bits;
+    p.key_material = key_material(key_bits, key_seed);
+    p.local_ts = std::move(local);
+    p.remote_ts = std::move(remote);
+    return p;
+}
+
+// Copies `bytes` into a buffer of `storage` at the given headroom and describes it as a packet.
+inline Packet load(std::vector<std::uint8_t>& storage, const std::vector<std::uint8_t>& bytes,
+                   std::uint32_t headroom = 64, std::uint32_t capacity = 2048) {
+    storage.assign(capacity, 0xee);
+    if (!bytes.empty()) std::memcpy(storage.data() + headroom, bytes.data(), bytes.size());
+    Packet p;
+    p.buffer = storage.data();
+    p.capacity = capacity;
+    p.offset = headroom;
+    p.length = static_cast<std::uint32_t>(bytes.size());
+    return p;
+}
+
+inline std::vector<std::uint8_t> bytes_of(const Packet& p) { return {p.data(), p.data() + p.length}; }
+
+}  // namespace ikevpn::dataplane::test
