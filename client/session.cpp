@@ -32,8 +32,12 @@ constexpr std::uint16_t nat_t_port = 4500;
 // RFC 3948 §4: keepalives hold the NAT mapping open; 20 s is the customary interval.
 constexpr auto nat_keepalive_interval = std::chrono::seconds(20);
 
+// "192.0.2.1:4500", "[2001:db8::1]:4500" (docs/status-json.md)
+std::string endpoint_text(const std::string& address, bool v6, std::uint16_t port) {
+    return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
 std::string endpoint_text(const asio::ip::udp::endpoint& e) {
-    return e.address().to_string() + ":" + std::to_string(e.port());
+    return endpoint_text(e.address().to_string(), e.address().is_v6(), e.port());
 }
 
 asio::ip::address to_asio(const IpAddress& a) {
@@ -137,7 +141,7 @@ nlohmann::json Session::status() const {
     std::error_code ec;
     auto local = natt_socket_->local_endpoint(ec);
     j["local"] = ec ? nlohmann::json(nullptr) : nlohmann::json(endpoint_text(local));
-    j["remote"] = gateway_.to_string() + ":" + std::to_string(nat_t_port);
+    j["remote"] = endpoint_text(gateway_.to_string(), !gateway_.is_v4(), nat_t_port);
     j["nat"] = {{"local", info.nat_local}, {"remote", info.nat_remote}};
     j["virtual_ip"] = network_config_.virtual_ip ? nlohmann::json(network_config_.virtual_ip->to_string()) : nullptr;
     j["dns"] = nlohmann::json::array();

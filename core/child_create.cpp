@@ -58,8 +58,10 @@ std::optional<Failure> ChildCreateTask::process(const IkeSa& sa, const std::vect
     const auto* ts_r = msg::find<msg::TsPayload>(payloads, msg::PayloadType::ts_r);
     if (!sa_payload || !ts_i || !ts_r)
         return Failure{CloseCode::protocol_error, "IKE_AUTH response without SA, TSi or TSr for the CHILD SA"};
+    // The codec drops proposals it cannot understand (RFC 7296 §3.3.6), so zero is possible here.
     if (sa_payload->proposals.size() != 1)
-        return Failure{CloseCode::protocol_error, "the gateway answered with more than one ESP proposal"};
+        return Failure{CloseCode::protocol_error, "the gateway's answer must hold exactly one usable ESP proposal, it holds " +
+                                                   std::to_string(sa_payload->proposals.size())};
     const auto& accepted = sa_payload->proposals.front();
     if (auto bad = check_accepted(offered_, accepted))
         return Failure{CloseCode::protocol_error, "the gateway chose an ESP proposal we did not offer: " + *bad};

@@ -97,8 +97,10 @@ IkeInitTask::Result IkeInitTask::process_response(IkeSa& sa, const msg::Message&
 
 IkeInitTask::Result IkeInitTask::derive_keys(IkeSa& sa, const msg::Message& response) {
     const auto* sa_payload = msg::find<msg::SaPayload>(response.payloads, msg::PayloadType::sa);
+    // The codec drops proposals it cannot understand (RFC 7296 §3.3.6), so zero is possible here.
     if (sa_payload->proposals.size() != 1)
-        return Failure{CloseCode::protocol_error, "the gateway answered with more than one IKE proposal"};
+        return Failure{CloseCode::protocol_error, "the gateway's answer must hold exactly one usable IKE proposal, it holds " +
+                                                   std::to_string(sa_payload->proposals.size())};
     const auto& accepted = sa_payload->proposals.front();
     if (auto bad = check_accepted(offered_, accepted))
         return Failure{CloseCode::protocol_error, "the gateway chose an IKE proposal we did not offer: " + *bad};
