@@ -17,11 +17,55 @@ msg::TrafficSelector selector_for(const IpPrefix& prefix) {
     return ts;
 }
 
+// Key sizes of the ESP transforms (RFC 4106 §8.1, RFC 7634 §2 add a 4-byte salt; RFC 4868 §2.1.1).
+std::size_t esp_encr_key_size(std::uint16_t encr_id, std::uint16_t key_bits) {
+    const bool salted = encr_id == 20 || encr_id == 28;
+    return key_bits / 8 + (salted ? 4 : 0);
+}
+std::size_t esp_integ_key_size(std::uint16_t integ_id) {
+    switch (integ_id) {
+    case 12: return 32;
+    case 13: return 48;
+    case 14: return 64;
+    default: return 0;
+    }
+}
+
 std::uint32_t read_spi(const Bytes& spi) {
     return std::uint32_t(spi[0]) << 24 | std::uint32_t(spi[1]) << 16 | std::uint32_t(spi[2]) << 8 | spi[3];
 }
 
 }  // namespace
+
+std::uint16_t esp_fixed_key_bits(std::uint16_t encr_id) { return encr_id == 28 ? 256 : 0; }
+
+void derive_child_keys_from_seed(const IkeSa& sa, ByteView seed, bool we_initiated, ChildSaKeys& child) {
+    // KEYMAT = prf+(SK_d, seed) (RFC 7296 §2.17): "All keys for SAs carrying data from the initiator
+    // to the responder are taken before SAs going from the responder to the initiator", and within one
+    // direction the encryption key comes before the integrity key.
+    const std::size_t encr = esp_encr_key_size(child.encr_id, child.key_bits);
+    const std::size_t integ = esp_integ_key_size(child.integ_id);
+    SecureBytes keymat = crypto::prf_plus(*sa.prf, sa.keys.sk_d, seed, 2 * (encr + integ));
+    auto take = [&, at = std::size_t(0)](std::size_t n) mutable {
+        SecureBytes out(keymat.begin() + std::ptrdiff_t(at), keymat.begin() + std::ptrdiff_t(at + n));
+        at += n;
+        return out;
+    };
+    SecureBytes& first_encr = we_initiated ? child.key_out : child.key_in;
+    SecureBytes& first_integ = we_initiated ? child.integ_key_out : child.integ_key_in;
+    SecureBytes& second_encr = we_initiated ? child.key_in : child.key_out;
+    SecureBytes& second_integ = we_initiated ? child.integ_key_in : child.integ_key_out;
+    first_encr = take(encr);
+    first_integ = take(integ);
+    second_encr = take(encr);
+    second_integ = take(integ);
+}
+
+void derive_child_keys(const IkeSa& sa, ByteView nonce_i, ByteView nonce_r, ChildSaKeys& child) {
+    Bytes seed(nonce_i.begin(), nonce_i.end());
+    append(seed, nonce_r);
+    derive_child_keys_from_seed(sa, seed, true, child);
+}
 
 ChildCreateTask::ChildCreateTask(const SessionConfig& config, crypto::RandomSource& random)
     : config_(config), offered_(config.esp_proposals) {
@@ -70,11 +114,16 @@ std::optional<Failure> ChildCreateTask::process(const IkeSa& sa, const std::vect
 
     child.spi_in = spi_in_;
     child.spi_out = read_spi(accepted.spi);
-    for (const auto& t : accepted.transforms)
+    for (const auto& t : accepted.transforms) {
         if (t.type == msg::TransformType::encr) {
             child.encr_id = t.id;
-            child.key_bits = t.key_length.value_or(0);
+            child.key_bits = t.key_length.value_or(esp_fixed_key_bits(t.id));
+        } else if (t.type == msg::TransformType::integ) {
+            child.integ_id = t.id;
+        } else if (t.type == msg::TransformType::esn) {
+            child.esn = t.id == 1;
         }
+    }
     child.local_ts = ts_i->selectors;
     child.remote_ts = ts_r->selectors;
     for (const auto& ts : ts_r->selectors) {
@@ -85,12 +134,7 @@ std::optional<Failure> ChildCreateTask::process(const IkeSa& sa, const std::vect
     if (routes.empty())
         return Failure{CloseCode::ts_unacceptable, "the gateway's traffic selectors leave nothing to route"};
 
-    // KEYMAT = prf+(SK_d, Ni | Nr); initiator-to-responder keys first (RFC 7296 §2.17).
-    const auto encr = crypto::EncrId(child.encr_id);
-    const std::size_t key_size = crypto::aead_key_material_size(encr, child.key_bits);
-    SecureBytes keymat = crypto::derive_child_keymat(*sa.prf, sa.keys.sk_d, sa.nonce_i, sa.nonce_r, 2 * key_size);
-    child.key_out.assign(keymat.begin(), keymat.begin() + std::ptrdiff_t(key_size));
-    child.key_in.assign(keymat.begin() + std::ptrdiff_t(key_size), keymat.end());
+    derive_child_keys(sa, sa.nonce_i, sa.nonce_r, child);
     return std::nullopt;
 }
 

@@ -10,6 +10,14 @@
 
 namespace ikevpn::core {
 
+// Fills the four keys of `child` (whose transforms are already set) from KEYMAT = prf+(SK_d, seed);
+// `we_initiated` says whose outbound keys come first.
+void derive_child_keys_from_seed(const IkeSa& sa, ByteView seed, bool we_initiated, ChildSaKeys& child);
+// The CHILD SA of IKE_AUTH: seed = Ni | Nr of IKE_SA_INIT, we are the initiator.
+void derive_child_keys(const IkeSa& sa, ByteView nonce_i, ByteView nonce_r, ChildSaKeys& child);
+// The key size of transforms without a Key Length attribute (ChaCha20-Poly1305: 256), else 0.
+std::uint16_t esp_fixed_key_bits(std::uint16_t encr_id);
+
 class ChildCreateTask {
 public:
     ChildCreateTask(const SessionConfig& config, crypto::RandomSource& random);

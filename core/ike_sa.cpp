@@ -31,6 +31,13 @@ std::string transform_name(msg::TransformType type, std::uint16_t id, std::optio
     switch (type) {
     case TransformType::encr:
         if (id == 20) return "AES_GCM_16_" + std::to_string(key_bits.value_or(0));
+        if (id == 12) return "AES_CBC_" + std::to_string(key_bits.value_or(0));
+        if (id == 28) return "CHACHA20_POLY1305";
+        break;
+    case TransformType::integ:
+        if (id == 12) return "HMAC_SHA2_256_128";
+        if (id == 13) return "HMAC_SHA2_384_192";
+        if (id == 14) return "HMAC_SHA2_512_256";
         break;
     case TransformType::prf:
         if (id == 5) return "PRF_HMAC_SHA2_256";

@@ -16,15 +16,22 @@ using msg::ProtocolId;
 using msg::Transform;
 using msg::TransformType;
 
+constexpr std::uint16_t encr_aes_cbc = 12;      // RFC 3602
 constexpr std::uint16_t encr_aes_gcm_16 = 20;  // RFC 5282 / RFC 4106
+constexpr std::uint16_t encr_chacha20_poly1305 = 28;  // RFC 7634
+constexpr std::uint16_t integ_hmac_sha2_256_128 = 12, integ_hmac_sha2_384_192 = 13,
+                        integ_hmac_sha2_512_256 = 14;  // RFC 4868
 constexpr std::uint16_t prf_hmac_sha2_256 = 5, prf_hmac_sha2_384 = 6, prf_hmac_sha2_512 = 7;  // RFC 4868
 constexpr std::uint16_t dh_ecp256 = 19;     // RFC 5903
 constexpr std::uint16_t dh_curve25519 = 31;  // RFC 8031
 constexpr std::uint16_t esn_none = 0;       // RFC 7296 §3.3.2: "No Extended Sequence Numbers"
+constexpr std::uint16_t esn_used = 1;       // "Extended Sequence Numbers"
 
 struct Token {
     std::string_view name;
     Transform transform;
+    // The ESP engine implements these, the SK payload of IKE not yet: accepted in ESP proposals only.
+    bool esp_only = false;
 };
 
 const Token known_tokens[] = {
@@ -39,14 +46,24 @@ const Token known_tokens[] = {
     {"curve25519", {TransformType::dh, dh_curve25519, std::nullopt}},
     {"ecp256", {TransformType::dh, dh_ecp256, std::nullopt}},
     {"noesn", {TransformType::esn, esn_none, std::nullopt}},
+    {"esn", {TransformType::esn, esn_used, std::nullopt}},
+    // RFC 7634 §2: ChaCha20-Poly1305 has a fixed key size and MUST NOT carry a Key Length attribute.
+    {"chacha20poly1305", {TransformType::encr, encr_chacha20_poly1305, std::nullopt}, true},
+    {"aes128", {TransformType::encr, encr_aes_cbc, 128}, true},
+    {"aes256", {TransformType::encr, encr_aes_cbc, 256}, true},
+    {"sha256", {TransformType::integ, integ_hmac_sha2_256_128, std::nullopt}, true},
+    {"sha2_256", {TransformType::integ, integ_hmac_sha2_256_128, std::nullopt}, true},
+    {"sha384", {TransformType::integ, integ_hmac_sha2_384_192, std::nullopt}, true},
+    {"sha2_384", {TransformType::integ, integ_hmac_sha2_384_192, std::nullopt}, true},
+    {"sha512", {TransformType::integ, integ_hmac_sha2_512_256, std::nullopt}, true},
+    {"sha2_512", {TransformType::integ, integ_hmac_sha2_512_256, std::nullopt}, true},
 };
 
 // Names a gateway administrator may well write that we know but do not implement: a clearer message
 // than "unknown".
-constexpr std::array<std::string_view, 21> unsupported_tokens = {
-    "aes128", "aes192", "aes256", "aes192gcm16", "aes128gcm8", "aes128gcm12", "aes256gcm8", "aes256gcm12",
-    "chacha20poly1305", "sha1", "sha256", "sha384", "sha512", "prfsha1", "modp1024", "modp2048",
-    "modp3072", "modp4096", "ecp384", "ecp521", "x448",
+constexpr std::array<std::string_view, 14> unsupported_tokens = {
+    "aes192", "aes192gcm16", "aes128gcm8", "aes128gcm12", "aes256gcm8", "aes256gcm12",
+    "sha1", "prfsha1", "modp1024", "modp2048", "modp3072", "modp4096", "ecp384", "ecp521",
 };
 
 std::string lower(std::string_view s) {
@@ -75,9 +92,11 @@ std::vector<std::string> split(const std::string& text) {
 const Transform& lookup(const std::string& token, const std::string& kind, const std::string& text) {
     if (token.empty()) fail("empty algorithm name", kind, text);
     const std::string key = lower(token);
-    for (const auto& t : known_tokens)
-        if (t.name == key) return t.transform;
-    if (key == "esn") fail("'" + token + "': extended sequence numbers are not supported yet", kind, text);
+    for (const auto& t : known_tokens) {
+        if (t.name != key) continue;
+        if (t.esp_only && kind == "IKE") fail("'" + token + "' is supported for ESP but not yet for IKE", kind, text);
+        return t.transform;
+    }
     for (auto name : unsupported_tokens)
         if (name == key) fail("unsupported algorithm '" + token + "'", kind, text);
     fail("unknown algorithm '" + token + "'", kind, text);
@@ -126,6 +145,16 @@ msg::Proposal parse_esp_proposal(const std::string& text) {
     const std::string kind = "ESP";
     Proposal p = parse_tokens(text, ProtocolId::esp, kind);
     if (!has_type(p, TransformType::encr)) fail("no encryption algorithm", kind, text);
+    // Combined-mode ciphers carry their own integrity (RFC 7296 §3.3); CBC needs an explicit one. Mixing
+    // both kinds in one proposal would let the gateway pick a combination that is invalid either way.
+    bool aead = false, cbc = false;
+    for (const auto& t : p.transforms)
+        if (t.type == TransformType::encr) (t.id == encr_aes_cbc ? cbc : aead) = true;
+    if (aead && cbc) fail("combined-mode (GCM, ChaCha20-Poly1305) and CBC ciphers cannot share one proposal", kind, text);
+    if (aead && has_type(p, TransformType::integ))
+        fail("an integrity algorithm with a combined-mode cipher (it has its own)", kind, text);
+    if (cbc && !has_type(p, TransformType::integ))
+        fail("no integrity algorithm for the CBC cipher (e.g. aes256-sha256)", kind, text);
     // RFC 7296 §3.3.2: ESP proposals carry the ESN transform; without a token we offer "no ESN".
     if (!has_type(p, TransformType::esn)) p.transforms.push_back({TransformType::esn, esn_none, std::nullopt});
     return p;

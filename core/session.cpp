@@ -4,6 +4,7 @@
 #include "core/session.hpp"
 
 #include "core/child_create.hpp"
+#include "core/child_rekey.hpp"
 #include "core/ike_auth.hpp"
 #include "core/ike_config.hpp"
 #include "core/ike_delete.hpp"
@@ -17,6 +18,11 @@ namespace ikevpn::core {
 namespace {
 
 enum class Phase { idle, init_sent, auth_sent, established, deleting, closed };
+
+std::string spi_text(std::uint32_t spi) {
+    const std::uint8_t b[4] = {std::uint8_t(spi >> 24), std::uint8_t(spi >> 16), std::uint8_t(spi >> 8), std::uint8_t(spi)};
+    return hex(ByteView(b, 4));
+}
 
 struct PendingRequest {
     Bytes bytes;
@@ -50,7 +56,8 @@ struct IkeSession::State {
     std::optional<PendingRequest> pending;
     std::uint32_t next_message_id = 0;
     PeerRequests peer;
-    ChildSaKeys child;
+    ChildSaKeys child;                 // the current pair
+    std::vector<ChildSaKeys> installed;  // every pair in the data plane (more than one during a rekey)
     NetworkConfig network;
     std::optional<TimePoint> established_at;
     Failure close_reason{CloseCode::requested, "disconnected on request"};
@@ -139,6 +146,7 @@ struct IkeSession::State {
         network.routes = std::move(routes);
         phase = Phase::established;
         out.push_back(CancelTimer{});
+        installed = {child};
         out.push_back(InstallChildSa{child});
         out.push_back(ApplyNetworkConfig{network});
     }
@@ -161,6 +169,35 @@ struct IkeSession::State {
         out.push_back(SendDatagram{peer.last_response, true});
     }
 
+    void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
+        ChildRekeyAnswer answer = answer_child_rekey(sa, config, request, installed, random);
+        respond(out, id, msg::ExchangeType::create_child_sa, answer.response);
+        if (!answer.new_child) return;
+        // Install before the gateway deletes the old pair, so no packet is lost (RFC 7296 §2.8).
+        child = *answer.new_child;
+        installed.push_back(child);
+        out.push_back(InstallChildSa{child, true});
+        out.push_back(Progress{"the gateway rekeyed the CHILD SA: new SPIs " + spi_text(child.spi_in) + " (in), " + spi_text(child.spi_out) + " (out)"});
+    }
+
+    // The gateway deletes CHILD SAs by the SPIs it receives with (our outbound ones); we answer with our
+    // inbound SPIs of the same pairs (RFC 7296 §1.4.1).
+    void on_child_deletes(Actions& out, std::uint32_t id, const std::vector<std::uint32_t>& spis_out, TimePoint now) {
+        std::vector<std::uint32_t> ours;
+        for (auto spi_out : spis_out) {
+            auto it = std::find_if(installed.begin(), installed.end(),
+                                   [&](const ChildSaKeys& c) { return c.spi_out == spi_out; });
+            if (it == installed.end()) continue;
+            ours.push_back(it->spi_in);
+            out.push_back(RemoveChildSa{it->spi_in});
+            installed.erase(it);
+        }
+        respond(out, id, msg::ExchangeType::informational,
+                ours.empty() ? std::vector<msg::Payload>{} : std::vector<msg::Payload>{build_esp_delete(ours)});
+        if (installed.empty() && phase == Phase::established)
+            delete_then_close(out, {CloseCode::gateway_deleted, "the gateway deleted the tunnel (CHILD SA)"}, now);
+    }
+
     void on_peer_request(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
         if (!sa.aead_in) return;
         const std::uint32_t id = m.header.message_id;
@@ -171,24 +208,14 @@ struct IkeSession::State {
         if (id != peer.next_id) return;
         auto inner = sa.unprotect(raw, m);
         if (!inner) return;
-        if (m.header.exchange == msg::ExchangeType::create_child_sa) {
-            // Rekeying is not implemented yet: refuse cleanly so the gateway keeps the current SAs.
-            respond(out, id, m.header.exchange, {msg::make_notify(msg::NotifyType::no_additional_sas)});
-            return;
-        }
+        if (m.header.exchange == msg::ExchangeType::create_child_sa) return on_create_child_sa(out, id, *inner);
         if (m.header.exchange != msg::ExchangeType::informational) return;
         PeerDelete deletes = read_peer_deletes(*inner);
         if (deletes.ike_sa) {
             respond(out, id, m.header.exchange, {});
             return finish(out, {CloseCode::gateway_deleted, "the gateway deleted the IKE SA"});
         }
-        if (std::find(deletes.esp_spis.begin(), deletes.esp_spis.end(), child.spi_out) != deletes.esp_spis.end()) {
-            respond(out, id, m.header.exchange, {build_esp_delete({child.spi_in})});
-            out.push_back(RemoveChildSa{child.spi_in});
-            if (phase == Phase::established)
-                delete_then_close(out, {CloseCode::gateway_deleted, "the gateway deleted the tunnel (CHILD SA)"}, now);
-            return;
-        }
+        if (!deletes.esp_spis.empty()) return on_child_deletes(out, id, deletes.esp_spis, now);
         respond(out, id, m.header.exchange, {});  // liveness check (RFC 7296 §1.4) or a notification
     }
 };

@@ -58,11 +58,17 @@ struct CancelTimer {};
 struct Progress { std::string line; };  // human progress ("IKE_SA_INIT done: ...")
 struct ChildSaKeys {
     std::uint32_t spi_in = 0, spi_out = 0;  // spi_in: ours (the gateway sends with it)
-    std::uint16_t encr_id = 20, key_bits = 256;
-    SecureBytes key_in, key_out;             // cipher key | 4-byte salt
+    std::uint16_t encr_id = 20, key_bits = 256;  // IANA ENCR ID: 20 AES-GCM-16, 28 ChaCha20-Poly1305, 12 AES-CBC
+    std::uint16_t integ_id = 0;              // IANA INTEG ID (12/13/14: HMAC-SHA2-256/384/512); 0 for AEAD
+    bool esn = false;                        // extended sequence numbers (RFC 4303 §2.2.1)
+    SecureBytes key_in, key_out;             // AEAD: cipher key | 4-byte salt; CBC: the AES key
+    SecureBytes integ_key_in, integ_key_out; // empty for AEAD
     std::vector<msg::TrafficSelector> local_ts, remote_ts;
 };
-struct InstallChildSa { ChildSaKeys child; };
+struct InstallChildSa {
+    ChildSaKeys child;
+    bool rekey = false;  // replaces an installed pair, which the gateway deletes shortly after
+};
 struct NetworkConfig {
     std::optional<IpAddress> virtual_ip;
     std::vector<IpAddress> dns;

@@ -257,3 +257,69 @@ TEST_CASE("garbage and foreign messages are ignored without a crash") {
         CHECK(h.session.on_datagram(ByteView(valid_looking.data(), cut), h.now).empty());
     CHECK_FALSE(h.session.closed());
 }
+
+TEST_CASE("a CHILD SA rekey by the gateway installs the new pair first, then the old one goes") {
+    for (std::optional<std::uint16_t> pfs : {std::optional<std::uint16_t>{}, std::optional<std::uint16_t>{31}}) {
+        CAPTURE(pfs.value_or(0));
+        Harness h(make_config());
+        h.run(h.session.start(h.now));
+        const core::ChildSaKeys first = h.find<core::InstallChildSa>()->child;
+        auto answer = h.session.on_datagram(h.responder.make_child_rekey_request(first.spi_out, pfs), h.now);
+        const core::InstallChildSa* install = nullptr;
+        Bytes response;
+        for (auto& a : answer) {
+            if (auto* i = std::get_if<core::InstallChildSa>(&a)) install = i;
+            if (auto* s = std::get_if<core::SendDatagram>(&a)) response = s->message;
+        }
+        REQUIRE(install);
+        CHECK(install->rekey);
+        CHECK(install->child.spi_out == 0xc0ffee02);
+        CHECK(install->child.spi_in != first.spi_in);
+        // The gateway started the exchange, so its outbound keys (our inbound) come first in KEYMAT.
+        auto keymat = h.responder.rekey_keymat(response, 72);
+        REQUIRE(keymat);
+        CHECK(std::equal(install->child.key_in.begin(), install->child.key_in.end(), keymat->begin()));
+        CHECK(std::equal(install->child.key_out.begin(), install->child.key_out.end(), keymat->begin() + 36));
+        CHECK(install->child.local_ts.front().start_address == Bytes{203, 0, 113, 7});
+
+        // The gateway deletes the old pair: we answer with our old inbound SPI and stay connected.
+        msg::DeletePayload del{msg::ProtocolId::esp, 4, {{std::uint8_t(first.spi_out >> 24), std::uint8_t(first.spi_out >> 16),
+                                                          std::uint8_t(first.spi_out >> 8), std::uint8_t(first.spi_out)}}};
+        auto deleted = h.session.on_datagram(
+            h.responder.make_request(msg::ExchangeType::informational, {{msg::PayloadType::del, false, del}}), h.now);
+        bool removed_old = false;
+        for (auto& a : deleted) {
+            if (auto* r = std::get_if<core::RemoveChildSa>(&a)) removed_old = r->spi_in == first.spi_in;
+            CHECK_FALSE(std::holds_alternative<core::Closed>(a));
+            if (auto* s = std::get_if<core::SendDatagram>(&a)) {
+                auto inner = h.responder.open_response(s->message);
+                REQUIRE(inner);
+                const auto* answer_del = msg::find<msg::DeletePayload>(*inner, msg::PayloadType::del);
+                REQUIRE(answer_del);
+                CHECK(answer_del->spis.front() == Bytes{std::uint8_t(first.spi_in >> 24), std::uint8_t(first.spi_in >> 16),
+                                                        std::uint8_t(first.spi_in >> 8), std::uint8_t(first.spi_in)});
+            }
+        }
+        CHECK(removed_old);
+        CHECK(h.session.info().state == "connected");
+    }
+}
+
+TEST_CASE("a rekey with a proposal we cannot accept is refused without losing the tunnel") {
+    Harness h(make_config());
+    h.run(h.session.start(h.now));
+    const core::ChildSaKeys first = h.find<core::InstallChildSa>()->child;
+    // The profile offers only AES-256-GCM: a rekey proposing AES-128-GCM gets NO_PROPOSAL_CHOSEN.
+    auto answer = h.session.on_datagram(h.responder.make_child_rekey_request(first.spi_out, {}, "aes128gcm16"), h.now);
+    REQUIRE(answer.size() == 1);
+    auto inner = h.responder.open_response(std::get<core::SendDatagram>(answer[0]).message);
+    REQUIRE(inner);
+    CHECK(msg::find_notify(*inner, msg::NotifyType::no_proposal_chosen));
+    // An unknown SPI: CHILD_SA_NOT_FOUND.
+    answer = h.session.on_datagram(h.responder.make_child_rekey_request(0x12345678, std::nullopt), h.now);
+    REQUIRE(answer.size() == 1);
+    inner = h.responder.open_response(std::get<core::SendDatagram>(answer[0]).message);
+    REQUIRE(inner);
+    CHECK(msg::find_notify(*inner, msg::NotifyType::child_sa_not_found));
+    CHECK(h.session.info().state == "connected");
+}

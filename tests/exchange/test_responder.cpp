@@ -1,6 +1,7 @@
 #include "test_responder.hpp"
 
 #include "core/identity.hpp"
+#include "core/proposal.hpp"
 #include "core/sk_payload.hpp"
 
 namespace ikevpn::test {
@@ -156,6 +157,46 @@ std::optional<std::vector<msg::Payload>> TestResponder::open_response(ByteView r
     auto decoded = msg::decode(response);
     if (!decoded) return std::nullopt;
     return core::unprotect_message(response, decoded.value(), *aead_in_);
+}
+
+Bytes TestResponder::make_child_rekey_request(std::uint32_t spi, std::optional<std::uint16_t> pfs_group,
+                                              const std::string& esp) {
+    rekey_nonce_.assign(32, 0x44);
+    msg::Proposal p = core::parse_esp_proposal(esp);
+    p.spi = {0xc0, 0xff, 0xee, 0x02};
+    if (pfs_group) p.transforms.insert(p.transforms.end() - 1, {msg::TransformType::dh, *pfs_group, std::nullopt});
+    Bytes spi_bytes{std::uint8_t(spi >> 24), std::uint8_t(spi >> 16), std::uint8_t(spi >> 8), std::uint8_t(spi)};
+    std::vector<msg::Payload> inner{
+        msg::make_notify(msg::NotifyType::rekey_sa, {}, msg::ProtocolId::esp, spi_bytes),
+        {msg::PayloadType::sa, false, msg::SaPayload{{p}}},
+        {msg::PayloadType::nonce, false, msg::NoncePayload{rekey_nonce_}},
+    };
+    if (pfs_group) {
+        rekey_ke_ = crypto::make_key_exchange(crypto::DhGroup(*pfs_group), random_);
+        inner.push_back({msg::PayloadType::ke, false, msg::KePayload{*pfs_group, rekey_ke_->public_value()}});
+    }
+    msg::TrafficSelector net{msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}};
+    msg::TrafficSelector vip{msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 7}, {203, 0, 113, 7}};
+    inner.push_back({msg::PayloadType::ts_i, false, msg::TsPayload{{net}}});
+    inner.push_back({msg::PayloadType::ts_r, false, msg::TsPayload{{vip}}});
+    return make_request(msg::ExchangeType::create_child_sa, inner);
+}
+
+std::optional<SecureBytes> TestResponder::rekey_keymat(ByteView response, std::size_t length) {
+    auto inner = open_response(response);
+    if (!inner) return std::nullopt;
+    const auto* nonce = msg::find<msg::NoncePayload>(*inner, msg::PayloadType::nonce);
+    if (!nonce) return std::nullopt;
+    Bytes seed;
+    if (rekey_ke_) {
+        const auto* ke = msg::find<msg::KePayload>(*inner, msg::PayloadType::ke);
+        if (!ke) return std::nullopt;
+        auto shared = rekey_ke_->shared_secret(ke->data);
+        seed.assign(shared->begin(), shared->end());
+    }
+    append(seed, rekey_nonce_);
+    append(seed, nonce->data);
+    return crypto::prf_plus(*prf_, keys.sk_d, seed, length);
 }
 
 }  // namespace ikevpn::test

@@ -40,6 +40,12 @@ public:
     // Decrypts a response of the initiator to make_request().
     std::optional<std::vector<msg::Payload>> open_response(ByteView response);
 
+    // A CREATE_CHILD_SA request that rekeys the CHILD SA whose inbound SPI (ours) is `spi`, with a KE
+    // payload of `pfs_group` if set; and the KEYMAT it implies once the initiator answered.
+    Bytes make_child_rekey_request(std::uint32_t spi, std::optional<std::uint16_t> pfs_group,
+                                   const std::string& esp = "aes256gcm16");
+    std::optional<SecureBytes> rekey_keymat(ByteView response, std::size_t length);
+
     // Values the tests compare with what the initiator derived.
     crypto::IkeKeys keys;
     SecureBytes child_keymat;
@@ -63,6 +69,8 @@ private:
     std::unique_ptr<crypto::Aead> aead_in_, aead_out_;
     std::uint64_t iv_counter_ = 1000;
     std::uint32_t next_own_request_ = 0;
+    Bytes rekey_nonce_;
+    std::unique_ptr<crypto::KeyExchange> rekey_ke_;
 };
 
 }  // namespace ikevpn::test

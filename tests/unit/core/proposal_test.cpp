@@ -55,7 +55,7 @@ TEST_CASE("IKE proposal errors name the token and the string") {
     CHECK(error_of(parse_ike_proposal, "aes256gcm17-prfsha384-x25519") ==
           "unknown algorithm 'aes256gcm17' in IKE proposal 'aes256gcm17-prfsha384-x25519'");
     CHECK(error_of(parse_ike_proposal, "aes128-sha256-ecp256") ==
-          "unsupported algorithm 'aes128' in IKE proposal 'aes128-sha256-ecp256'");
+          "'aes128' is supported for ESP but not yet for IKE in IKE proposal 'aes128-sha256-ecp256'");
     const std::string no_prf = error_of(parse_ike_proposal, "aes256gcm16-x25519");
     CHECK(no_prf.find("no PRF") != std::string::npos);
     CHECK(no_prf.find("'aes256gcm16-x25519'") != std::string::npos);
@@ -75,13 +75,32 @@ TEST_CASE("ESP proposals always carry an ESN transform") {
     CHECK(parse_esp_proposal("aes256gcm16-aes128gcm16").transforms ==
           std::vector<Transform>{gcm256, gcm128, no_esn});
 
-    CHECK(error_of(parse_esp_proposal, "aes128gcm16-esn").find("not supported yet") != std::string::npos);
     CHECK(error_of(parse_esp_proposal, "aes128gcm16-x25519") ==
           "PFS on CHILD SAs is not supported yet ('x25519') in ESP proposal 'aes128gcm16-x25519'");
     CHECK(error_of(parse_esp_proposal, "aes128gcm16-prfsha256").find("'prfsha256'") != std::string::npos);
     CHECK(error_of(parse_esp_proposal, "noesn").find("no encryption") != std::string::npos);
-    CHECK(error_of(parse_esp_proposal, "chacha20poly1305") ==
-          "unsupported algorithm 'chacha20poly1305' in ESP proposal 'chacha20poly1305'");
+}
+
+TEST_CASE("ESP-only transforms: ChaCha20-Poly1305, AES-CBC with HMAC-SHA2, ESN") {
+    const Transform chacha{TransformType::encr, 28, std::nullopt};  // RFC 7634: no Key Length attribute
+    const Transform cbc256{TransformType::encr, 12, 256};
+    const Transform sha512_256{TransformType::integ, 14, std::nullopt};
+    const Transform sha256_128{TransformType::integ, 12, std::nullopt};
+    const Transform esn{TransformType::esn, 1, std::nullopt};
+    CHECK(parse_esp_proposal("chacha20poly1305").transforms == std::vector<Transform>{chacha, no_esn});
+    CHECK(parse_esp_proposal("aes256-sha512").transforms == std::vector<Transform>{cbc256, sha512_256, no_esn});
+    CHECK(parse_esp_proposal("aes256-sha256-sha512").transforms ==
+          std::vector<Transform>{cbc256, sha256_128, sha512_256, no_esn});
+    CHECK(parse_esp_proposal("aes128gcm16-esn").transforms == std::vector<Transform>{gcm128, esn});
+    CHECK(parse_esp_proposal("aes128gcm16-esn-noesn").transforms == std::vector<Transform>{gcm128, esn, no_esn});
+
+    CHECK(error_of(parse_esp_proposal, "aes256").find("no integrity algorithm") != std::string::npos);
+    CHECK(error_of(parse_esp_proposal, "aes256gcm16-sha256").find("combined-mode") != std::string::npos);
+    CHECK(error_of(parse_esp_proposal, "aes256gcm16-aes256-sha256").find("cannot share") != std::string::npos);
+    CHECK(error_of(parse_ike_proposal, "chacha20poly1305-prfsha256-x25519") ==
+          "'chacha20poly1305' is supported for ESP but not yet for IKE in IKE proposal "
+          "'chacha20poly1305-prfsha256-x25519'");
+    CHECK(error_of(parse_ike_proposal, "aes256-sha256-prfsha256-x25519").find("not yet for IKE") != std::string::npos);
 }
 
 TEST_CASE("check_accepted") {
