@@ -2,21 +2,31 @@
 
 #include "core/ike_sa.hpp"
 #include "dataplane/esp_format.hpp"
+#include "platform/netlink.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <array>
+#include <cstdio>
 
 namespace ikevpn::client {
 namespace {
 
+// Two batches in flight (one per direction) plus room for IKE to never starve.
 constexpr std::size_t pool_size = 256;
-constexpr std::size_t tun_batch = 32;
 constexpr std::uint32_t buffer_size = 9216 + 128;  // the largest TUN MTU a profile may set, plus ESP overhead
+constexpr std::uint32_t esp_tailroom = 64;  // ESP trailer + ICV (at most 49 octets, esp_sa.hpp)
 constexpr std::size_t non_esp_marker_size = 4;  // RFC 3948 §2.2
+// A full socket buffer is waited out this many times per batch before the rest is dropped, so that a
+// socket that keeps reporting writable but refuses data cannot spin the loop.
+constexpr int max_send_waits = 8;
 
 dataplane::TrafficSelector to_dataplane(const msg::TrafficSelector& ts) {
     auto first = IpAddress::from_bytes(ts.start_address), last = IpAddress::from_bytes(ts.end_address);
@@ -34,16 +44,35 @@ std::vector<std::string> ts_strings(const std::vector<msg::TrafficSelector>& sel
     return out;
 }
 
+void clamp(const std::optional<dataplane::MssLimits>& limits, const dataplane::Packet& packet) {
+    if (limits) dataplane::clamp_tcp_mss(packet.span(), *limits);
+}
+
 }  // namespace
+
+std::size_t esp_in_udp_overhead(bool outer_v6, std::size_t esp_front, std::size_t esp_back_max) {
+    constexpr std::size_t udp_header = 8;
+    return (outer_v6 ? 40 : 20) + udp_header + esp_front + esp_back_max;
+}
+
+std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu, std::size_t overhead) {
+    if (std::size_t{tun_mtu} + overhead <= path_mtu) return std::nullopt;
+    std::string text = "tun.mtu " + std::to_string(tun_mtu) + " exceeds the path MTU " + std::to_string(path_mtu) +
+                       " minus " + std::to_string(overhead) +
+                       " bytes of ESP-in-UDP overhead; large packets will be fragmented";
+    if (path_mtu > overhead) text += " (tun.mtu " + std::to_string(path_mtu - overhead) + " would avoid it)";
+    return text;
+}
 
 DataPath::DataPath(asio::io_context& io, asio::ip::udp::socket& natt_socket, IkeHandler on_ike)
     : io_(io), natt_socket_(natt_socket), on_ike_(std::move(on_ike)), pool_(pool_size, buffer_size),
-      alive_(std::make_shared<bool>(true)) {}
+      udp_(natt_socket.native_handle()), keepalive_timer_(io), alive_(std::make_shared<bool>(true)) {}
 
 DataPath::~DataPath() { stop(); }
 
 void DataPath::stop() {
     *alive_ = false;
+    keepalive_timer_.cancel();
     if (tun_stream_) {
         tun_stream_->cancel();
         tun_stream_->release();  // the fd belongs to TunDevice, which closes it
@@ -57,146 +86,305 @@ void DataPath::start_receiving() {
 }
 
 void DataPath::install(const core::ChildSaKeys& child) {
-    if (child.encr_id != 20) throw std::invalid_argument("unsupported ESP transform");
-    auto make = [&](dataplane::Direction direction, std::uint32_t spi, const SecureBytes& key) {
+    dataplane::EspCipher cipher;
+    switch (child.encr_id) {
+    case 20: cipher = dataplane::EspCipher::aes_gcm_16; break;
+    case 28: cipher = dataplane::EspCipher::chacha20_poly1305; break;
+    case 12: cipher = dataplane::EspCipher::aes_cbc; break;
+    default: throw std::invalid_argument("unsupported ESP encryption transform " + std::to_string(child.encr_id));
+    }
+    dataplane::EspInteg integ = dataplane::EspInteg::none;
+    switch (child.integ_id) {
+    case 0: break;
+    case 12: integ = dataplane::EspInteg::hmac_sha2_256_128; break;
+    case 13: integ = dataplane::EspInteg::hmac_sha2_384_192; break;
+    case 14: integ = dataplane::EspInteg::hmac_sha2_512_256; break;
+    default: throw std::invalid_argument("unsupported ESP integrity transform " + std::to_string(child.integ_id));
+    }
+    auto make = [&](dataplane::Direction direction, std::uint32_t spi, const SecureBytes& key,
+                    const SecureBytes& integ_key) {
         dataplane::SaParams p;
         p.spi = spi;
         p.direction = direction;
-        p.cipher = dataplane::EspCipher::aes_gcm_16;
+        p.cipher = cipher;
         p.key_bits = child.key_bits;
         p.key_material = key;
+        p.integ = integ;
+        p.integ_key = integ_key;
+        p.esn = child.esn;
         for (const auto& ts : child.local_ts) p.local_ts.push_back(to_dataplane(ts));
         for (const auto& ts : child.remote_ts) p.remote_ts.push_back(to_dataplane(ts));
         if (engine_.sas().install(std::move(p)) != dataplane::InstallResult::ok)
             throw std::invalid_argument("the ESP engine refused the CHILD SA parameters");
     };
-    make(dataplane::Direction::inbound, child.spi_in, child.key_in);
-    make(dataplane::Direction::outbound, child.spi_out, child.key_out);
-    spi_in_ = child.spi_in;
-    spi_out_ = child.spi_out;
-    esp_name_ = core::transform_name(msg::TransformType::encr, child.encr_id, child.key_bits);
-    local_ts_ = ts_strings(child.local_ts);
-    remote_ts_ = ts_strings(child.remote_ts);
+    make(dataplane::Direction::inbound, child.spi_in, child.key_in, child.integ_key_in);
+    make(dataplane::Direction::outbound, child.spi_out, child.key_out, child.integ_key_out);
+    InstalledPair pair{child.spi_in, child.spi_out,
+                       core::transform_name(msg::TransformType::encr, child.encr_id, child.key_bits),
+                       ts_strings(child.local_ts), ts_strings(child.remote_ts)};
+    if (child.integ_id != 0) pair.esp += "/" + core::transform_name(msg::TransformType::integ, child.integ_id, {});
+    if (child.esn) pair.esp += "/ESN";
+    pairs_.push_back(std::move(pair));
 }
 
 void DataPath::remove(std::uint32_t spi_in) {
-    engine_.sas().remove(spi_in, dataplane::Direction::inbound);
-    if (spi_in == spi_in_) engine_.sas().remove(spi_out_, dataplane::Direction::outbound);
+    auto it = std::find_if(pairs_.begin(), pairs_.end(), [&](const InstalledPair& p) { return p.spi_in == spi_in; });
+    if (it == pairs_.end()) return;
+    engine_.sas().remove(it->spi_in, dataplane::Direction::inbound);
+    engine_.sas().remove(it->spi_out, dataplane::Direction::outbound);
+    pairs_.erase(it);
 }
 
 void DataPath::attach_tun(platform::TunDevice tun) {
+    configure_mtu(tun.ifindex());
     tun_.emplace(std::move(tun));
     tun_stream_.emplace(io_, tun_->fd());
     asio::co_spawn(io_, run_tun_reader(), asio::detached);
 }
 
-asio::awaitable<void> DataPath::run_udp_receiver() {
-    auto alive = alive_;
-    while (*alive) {
-        dataplane::Packet packet;
-        if (!pool_.acquire(packet)) {
-            ++no_buffer_;
-            co_return;  // cannot happen: every buffer is released before the next receive
+// The MTU a TCP segment must fit: the TUN's, or less when the uplink cannot carry a full TUN packet once
+// encapsulated — then clamping the MSS to what fits keeps TCP clear of fragmented ESP packets. Blocking
+// netlink queries, once, at configuration time.
+void DataPath::configure_mtu(int tun_ifindex) {
+    mss_.reset();
+    mtu_warning_.reset();
+    try {
+        platform::Netlink netlink;
+        const std::uint32_t tun_mtu = netlink.link_info(tun_ifindex).mtu;
+        std::uint32_t effective = tun_mtu;
+        const auto* out = engine_.sas().find(current_spi_out(), dataplane::Direction::outbound);
+        if (const auto path = uplink_mtu(); path && out) {
+            const bool v6 = natt_socket_.remote_endpoint().address().is_v6();
+            const std::size_t overhead = esp_in_udp_overhead(v6, out->overhead_front(), out->max_overhead_back());
+            mtu_warning_ = mtu_warning_text(tun_mtu, *path, overhead);
+            if (mtu_warning_ && *path > overhead) effective = std::uint32_t(*path - overhead);
         }
-        std::error_code ec;
-        std::size_t n = co_await natt_socket_.async_receive(
-            asio::buffer(packet.data(), packet.capacity - packet.offset),
-            asio::redirect_error(asio::use_awaitable, ec));
-        if (!*alive || ec == asio::error::operation_aborted) {
-            pool_.release(packet);
-            co_return;
-        }
-        if (!ec) {
-            packet.length = std::uint32_t(n);
-            switch (dataplane::esp::classify_udp4500(packet.span())) {
-            case dataplane::esp::Udp4500Kind::ike:
-                on_ike_(ByteView(packet.data() + non_esp_marker_size, n - non_esp_marker_size));
-                break;
-            case dataplane::esp::Udp4500Kind::esp:
-                handle_esp(packet);
-                break;
-            case dataplane::esp::Udp4500Kind::keepalive:
-                break;
-            case dataplane::esp::Udp4500Kind::malformed:
-                ++malformed_;
-                break;
-            }
-        }
-        pool_.release(packet);
-        // ICMP port unreachable from a vanished gateway shows up as ECONNREFUSED on a connected UDP
-        // socket; the IKE retransmission timer decides when to give up, so just keep receiving.
+        mss_ = dataplane::MssLimits::for_mtu(effective);
+    } catch (const std::exception&) {
+        // Without the numbers there is nothing to clamp to; the kernel's PMTU discovery is all that is left.
     }
 }
 
-void DataPath::handle_esp(dataplane::Packet& packet) {
-    engine_.decrypt_batch(std::span(&packet, 1));
-    if (packet.result != dataplane::PacketResult::ok || !tun_) return;  // counted by the engine
-    platform::PacketSlot slot{packet.data(), packet.length, packet.length};
-    if (tun_->write_batch(std::span<const platform::PacketSlot>(&slot, 1)) != 1) ++tun_write_errors_;
+// The MTU of the interface the encapsulated packets leave by: the route to the gateway for packets that
+// carry the socket's firewall mark (the policy rules send those around the tunnel).
+std::optional<std::uint32_t> DataPath::uplink_mtu() {
+    std::error_code ec;
+    const auto remote = natt_socket_.remote_endpoint(ec);
+    if (ec) return std::nullopt;
+    const auto address = remote.address().is_v4()
+                             ? IpAddress::v4(remote.address().to_v4().to_bytes())
+                             : IpAddress::v6(remote.address().to_v6().to_bytes());
+    std::uint32_t mark = 0;
+    socklen_t length = sizeof mark;
+    const bool marked = ::getsockopt(natt_socket_.native_handle(), SOL_SOCKET, SO_MARK, &mark, &length) == 0 &&
+                        mark != 0;
+    platform::Netlink netlink;
+    const auto route = netlink.route_get(address, marked ? std::optional(mark) : std::nullopt);
+    const std::uint32_t mtu = netlink.link_info(route.ifindex).mtu;
+    return mtu ? std::optional(mtu) : std::nullopt;
 }
 
-void DataPath::send_esp(const dataplane::Packet& packet) {
-    std::error_code ec;
-    natt_socket_.send(asio::buffer(packet.data(), packet.length), 0, ec);
-    if (ec) ++send_errors_;  // UDP: a full socket buffer drops, like a full link would
+std::size_t DataPath::acquire_batch(std::array<dataplane::Packet, batch_size>& packets,
+                                    std::array<platform::PacketSlot, batch_size>& slots, std::uint32_t tailroom) {
+    std::size_t n = 0;
+    for (; n < batch_size; ++n) {
+        if (!pool_.acquire(packets[n])) break;
+        auto& p = packets[n];
+        slots[n] = {p.data(), std::size_t(p.capacity - p.offset - tailroom), 0};
+    }
+    return n;
+}
+
+void DataPath::release_batch(std::array<dataplane::Packet, batch_size>& packets, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) pool_.release(packets[i]);
+}
+
+asio::awaitable<void> DataPath::run_udp_receiver() {
+    auto alive = alive_;
+    while (*alive) {
+        const std::size_t n = receive_udp_batch();
+        if (!*alive) co_return;
+        if (n == batch_size) {
+            // More may be waiting: let the TUN side run, then drain on. (Asio's epoll is edge-triggered, so
+            // waiting again before the socket is drained could sleep on queued datagrams.)
+            co_await asio::post(io_, asio::use_awaitable);
+            continue;
+        }
+        std::error_code ec;
+        co_await natt_socket_.async_wait(asio::ip::udp::socket::wait_read,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive || ec == asio::error::operation_aborted) co_return;
+        // ICMP port unreachable from a vanished gateway shows up as ECONNREFUSED on a connected UDP socket;
+        // UdpBatch counts it and the IKE retransmission timer decides when to give up.
+    }
+}
+
+std::size_t DataPath::receive_udp_batch() {
+    rx_acquired_ = acquire_batch(rx_packets_, rx_slots_, 0);
+    if (rx_acquired_ == 0) {
+        ++no_buffer_;  // cannot happen: each direction holds at most one batch of a pool of four
+        return 0;
+    }
+    const std::size_t n = udp_.receive(std::span(rx_slots_.data(), rx_acquired_));
+    // ESP packets are collected into runs and decrypted a run at a time; an IKE message ends the run first,
+    // so that the order of ESP and IKE (e.g. a rekey) on the wire is the order of processing.
+    std::size_t run_start = 0, run_length = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        dataplane::Packet& packet = rx_packets_[i];
+        packet.length = std::uint32_t(rx_slots_[i].length);
+        switch (dataplane::esp::classify_udp4500(packet.span())) {
+        case dataplane::esp::Udp4500Kind::esp:
+            std::swap(rx_packets_[run_start + run_length], packet);  // keep the run contiguous
+            ++run_length;
+            break;
+        case dataplane::esp::Udp4500Kind::ike:
+            deliver_esp(run_start, run_length);
+            run_start = i + 1;
+            run_length = 0;
+            on_ike_(ByteView(packet.data() + non_esp_marker_size, packet.length - non_esp_marker_size));
+            break;
+        case dataplane::esp::Udp4500Kind::keepalive:
+            break;
+        case dataplane::esp::Udp4500Kind::malformed:
+            ++malformed_;  // including datagrams too long for a buffer (handed out with length 0)
+            break;
+        }
+    }
+    deliver_esp(run_start, run_length);
+    release_batch(rx_packets_, rx_acquired_);
+    rx_acquired_ = 0;
+    return n;
+}
+
+void DataPath::deliver_esp(std::size_t first, std::size_t count) {
+    if (count == 0) return;
+    std::span<dataplane::Packet> batch(rx_packets_.data() + first, count);
+    engine_.decrypt_batch(batch);  // drops counted by the engine
+    if (!tun_ || !*alive_) return;  // an IKE message may have closed the session mid-batch
+    std::size_t out = 0;
+    for (const dataplane::Packet& packet : batch) {
+        if (packet.result != dataplane::PacketResult::ok) continue;
+        clamp(mss_, packet);
+        tun_out_slots_[out++] = {packet.data(), packet.length, packet.length};
+    }
+    const std::uint64_t refused_before = tun_->dropped_writes();
+    const std::size_t written = tun_->write_batch(std::span<const platform::PacketSlot>(tun_out_slots_.data(), out));
+    // A TUN write only blocks when the kernel's queue is full; like a full link, that drops.
+    tun_write_errors_ += (out - written) + (tun_->dropped_writes() - refused_before);
 }
 
 asio::awaitable<void> DataPath::run_tun_reader() {
     auto alive = alive_;
-    std::array<dataplane::Packet, tun_batch> packets;
-    std::array<platform::PacketSlot, tun_batch> slots;
     while (*alive && tun_stream_) {
+        const std::size_t n = read_tun_batch();
+        co_await send_tx_batch(alive);
+        release_batch(tx_packets_, tx_acquired_);
+        tx_acquired_ = 0;
+        if (!*alive || !tun_stream_) co_return;
+        if (n == batch_size) {
+            co_await asio::post(io_, asio::use_awaitable);  // let the receiver run, then drain on
+            continue;
+        }
         std::error_code ec;
         co_await tun_stream_->async_wait(asio::posix::stream_descriptor::wait_read,
                                          asio::redirect_error(asio::use_awaitable, ec));
         if (!*alive || ec) co_return;
-        std::size_t acquired = 0;
-        for (; acquired < tun_batch; ++acquired) {
-            if (!pool_.acquire(packets[acquired])) break;
-            auto& p = packets[acquired];
-            // Leave the ESP trailer's room at the end of the buffer.
-            slots[acquired] = {p.data(), std::size_t(p.capacity - p.offset - 64), 0};
-        }
-        const std::size_t n = tun_->read_batch(std::span(slots.data(), acquired));
-        for (std::size_t i = 0; i < n; ++i) {
-            packets[i].length = std::uint32_t(slots[i].length);
-            packets[i].spi = 0;  // choose the SA by traffic selector
-        }
-        engine_.encrypt_batch(std::span(packets.data(), n));
-        for (std::size_t i = 0; i < n; ++i)
-            if (packets[i].result == dataplane::PacketResult::ok) send_esp(packets[i]);
-        for (std::size_t i = 0; i < acquired; ++i) pool_.release(packets[i]);
     }
 }
 
+std::size_t DataPath::read_tun_batch() {
+    tx_count_ = 0;
+    tx_acquired_ = acquire_batch(tx_packets_, tx_slots_, esp_tailroom);
+    if (tx_acquired_ == 0) {
+        ++no_buffer_;
+        return 0;
+    }
+    const std::size_t n = tun_->read_batch(std::span(tx_slots_.data(), tx_acquired_));
+    for (std::size_t i = 0; i < n; ++i) {
+        tx_packets_[i].length = std::uint32_t(tx_slots_[i].length);
+        tx_packets_[i].spi = 0;  // choose the SA by traffic selector
+        clamp(mss_, tx_packets_[i]);
+    }
+    engine_.encrypt_batch(std::span(tx_packets_.data(), n));
+    for (std::size_t i = 0; i < n; ++i) {
+        const dataplane::Packet& p = tx_packets_[i];
+        if (p.result == dataplane::PacketResult::ok) tx_slots_[tx_count_++] = {p.data(), p.length, p.length};
+    }
+    return n;
+}
+
+asio::awaitable<void> DataPath::send_tx_batch(std::shared_ptr<bool> alive) {
+    std::size_t sent = 0;
+    for (int waits = 0; sent < tx_count_; ++waits) {
+        sent += udp_.send(std::span<const platform::PacketSlot>(tx_slots_.data() + sent, tx_count_ - sent));
+        if (sent == tx_count_ || waits == max_send_waits) break;
+        // EAGAIN: the socket buffer is full. Waiting for room pushes back on the TUN queue (and so on the
+        // senders inside the tunnel) instead of dropping what TCP would only send again.
+        std::error_code ec;
+        co_await natt_socket_.async_wait(asio::ip::udp::socket::wait_write,
+                                         asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive || ec) break;
+    }
+    if (sent > 0) last_sent_ = Clock::now();
+    send_errors_ += tx_count_ - sent;
+    tx_count_ = 0;
+}
+
+asio::awaitable<void> DataPath::run_keepalives(std::chrono::milliseconds interval) {
+    if (interval.count() <= 0) co_return;
+    auto alive = alive_;
+    while (*alive) {
+        // Any datagram refreshes the NAT mapping, so a keepalive is only due after `interval` of silence.
+        keepalive_timer_.expires_at(last_sent_ + interval);
+        std::error_code ec;
+        co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!*alive || ec) co_return;
+        if (Clock::now() - last_sent_ >= interval) send_keepalive();
+    }
+}
+
+void DataPath::send_keepalive() {
+    const std::uint8_t keepalive = 0xff;  // RFC 3948 §2.3
+    std::error_code ec;
+    natt_socket_.send(asio::buffer(&keepalive, 1), 0, ec);
+    last_sent_ = Clock::now();  // also after a failure: retry in one interval, not in a busy loop
+    if (!ec) ++keepalives_sent_;
+}
+
 std::uint64_t DataPath::packets_in() const {
-    const auto* sa = engine_.sas().find(spi_in_, dataplane::Direction::inbound);
-    return sa ? sa->counters().packets_in : 0;
+    std::uint64_t total = 0;
+    for (const auto& pair : pairs_)
+        if (const auto* sa = engine_.sas().find(pair.spi_in, dataplane::Direction::inbound)) total += sa->counters().packets_in;
+    return total;
 }
 
 nlohmann::json DataPath::child_sas_status() const {
     nlohmann::json list = nlohmann::json::array();
-    const auto* in = engine_.sas().find(spi_in_, dataplane::Direction::inbound);
-    const auto* out = engine_.sas().find(spi_out_, dataplane::Direction::outbound);
     const auto& engine = engine_.counters();
-    if (!in || !out) return list;
-    char spi_in[9], spi_out[9];
-    std::snprintf(spi_in, sizeof spi_in, "%08x", spi_in_);
-    std::snprintf(spi_out, sizeof spi_out, "%08x", spi_out_);
-    const auto& ci = in->counters();
-    const auto& co = out->counters();
-    list.push_back({
-        {"spi_in", spi_in}, {"spi_out", spi_out}, {"esp", esp_name_},
-        {"local_ts", local_ts_}, {"remote_ts", remote_ts_},
-        {"bytes_in", ci.bytes_in}, {"bytes_out", co.bytes_out},
-        {"packets_in", ci.packets_in}, {"packets_out", co.packets_out},
-        {"drops", {{"replay", ci.replay}, {"icv", ci.icv}, {"bad_padding", ci.bad_padding},
-                   {"ts_mismatch", ci.ts_mismatch},
-                   {"malformed", ci.malformed + malformed_ + engine.malformed},
-                   {"unknown_spi", engine.unknown_spi}, {"no_sa", engine.no_sa}, {"dummy", ci.dummy},
-                   {"send_errors", send_errors_}, {"tun_write_errors", tun_write_errors_},
-                   {"seq_exhausted", co.seq_exhausted}}},
-    });
+    for (const auto& pair : pairs_) {
+        const auto* in = engine_.sas().find(pair.spi_in, dataplane::Direction::inbound);
+        const auto* out = engine_.sas().find(pair.spi_out, dataplane::Direction::outbound);
+        if (!in || !out) continue;
+        char spi_in[9], spi_out[9];
+        std::snprintf(spi_in, sizeof spi_in, "%08x", pair.spi_in);
+        std::snprintf(spi_out, sizeof spi_out, "%08x", pair.spi_out);
+        const auto& ci = in->counters();
+        const auto& co = out->counters();
+        // Drops that happen before an SA is known (unknown SPI, no SA, socket and TUN errors) are the
+        // data path's, shown with every pair.
+        list.push_back({
+            {"spi_in", spi_in}, {"spi_out", spi_out}, {"esp", pair.esp},
+            {"local_ts", pair.local_ts}, {"remote_ts", pair.remote_ts},
+            {"bytes_in", ci.bytes_in}, {"bytes_out", co.bytes_out},
+            {"packets_in", ci.packets_in}, {"packets_out", co.packets_out},
+            {"drops", {{"replay", ci.replay}, {"icv", ci.icv}, {"bad_padding", ci.bad_padding},
+                       {"ts_mismatch", ci.ts_mismatch},
+                       {"malformed", ci.malformed + malformed_ + engine.malformed},
+                       {"unknown_spi", engine.unknown_spi}, {"no_sa", engine.no_sa}, {"dummy", ci.dummy},
+                       {"send_errors", send_errors_}, {"tun_write_errors", tun_write_errors_},
+                       {"seq_exhausted", co.seq_exhausted}}},
+        });
+    }
     return list;
 }
 

@@ -1,28 +1,55 @@
 // The packet path of a connected session: TUN → ESP → UDP 4500 and back, on the session's io_context.
-// Every buffer comes from one PacketPool allocated up front; drops are counted by the ESP engine (or
-// here, for what happens before an SA is found), never logged per packet.
+// Both directions move batches: Asio only reports readiness (async_wait on the fds), then non-blocking
+// batched calls drain them — recvmmsg/sendmmsg on the socket (platform::UdpBatch), up to 64 packets per
+// TUN wake-up — and the ESP engine works on the whole batch at once. Every buffer comes from one PacketPool
+// allocated up front and every descriptor array is a member, so no packet costs an allocation here; drops
+// are counted (by the ESP engine, or here for what happens outside it), never logged per packet.
+//
+//   inbound:  recvmmsg ≤64 → classify each (IKE → on_ike, keepalive → ignore, ESP → collect) →
+//             decrypt_batch → MSS clamp → TUN writes
+//   outbound: TUN reads ≤64 → MSS clamp → encrypt_batch → sendmmsg
+//
+// TCP MSS clamping (dataplane/mss_clamp.hpp) keeps TCP segments within the tunnel MTU, so large transfers
+// neither depend on fragments of ESP packets nor stall where ICMP "too big" is filtered.
 #pragma once
 #include "core/session.hpp"
-#include "dataplane/packet.hpp"
 #include "dataplane/engine.hpp"
+#include "dataplane/mss_clamp.hpp"
+#include "dataplane/packet.hpp"
 #include "platform/tun_device.hpp"
+#include "platform/udp_batch.hpp"
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace ikevpn::client {
+
+// Octets ESP-in-UDP adds to an inner packet in the worst case: outer IP header (20, or 40 for IPv6), UDP
+// header (8), and the ESP SA's own front (SPI, sequence number, IV) and largest back (padding, pad length,
+// next header, ICV) — for AES-GCM-16 over IPv4: 20 + 8 + 16 + 21 = 65.
+std::size_t esp_in_udp_overhead(bool outer_v6, std::size_t esp_front, std::size_t esp_back_max);
+
+// The one-line warning when a full-sized tunnel packet cannot fit the uplink once encapsulated
+// (tun_mtu + overhead > path_mtu), or nothing.
+std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu, std::size_t overhead);
 
 class DataPath {
 public:
     using IkeHandler = std::function<void(ByteView message)>;
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t batch_size = platform::UdpBatch::max_batch;
 
     // `natt_socket` is connected to the gateway's port 4500; IKE messages arriving on it (non-ESP marker)
     // are handed to `on_ike` without the marker.
@@ -34,9 +61,23 @@ public:
     // Throws std::invalid_argument for parameters the ESP engine cannot use.
     void install(const core::ChildSaKeys& child);
     void remove(std::uint32_t spi_in);
-    // Starts moving packets between `tun` and the gateway.
+    // Starts moving packets between `tun` (already configured: up, MTU set) and the gateway. Reads the TUN
+    // and uplink MTUs to set the MSS limits and, when a full-sized packet will not fit the path once
+    // encapsulated, the warning mtu_warning() returns.
     void attach_tun(platform::TunDevice tun);
     void stop();
+
+    // Set by attach_tun() when tun.mtu is too large for the uplink (see mtu_warning_text()).
+    const std::optional<std::string>& mtu_warning() const { return mtu_warning_; }
+    // The MSS limits in force (none before attach_tun() or when the MTUs could not be read).
+    const std::optional<dataplane::MssLimits>& mss_limits() const { return mss_; }
+
+    // Sends NAT-T keepalives (RFC 3948 §2.3: one octet 0xFF) on the NAT-T socket whenever nothing was
+    // sent on it for `interval`, until stop(). An interval of zero returns at once.
+    asio::awaitable<void> run_keepalives(std::chrono::milliseconds interval);
+    void send_keepalive();
+    std::uint64_t keepalives_sent() const { return keepalives_sent_; }
+    Clock::time_point last_sent() const { return last_sent_; }
 
     nlohmann::json child_sas_status() const;
     std::uint64_t packets_in() const;
@@ -44,21 +85,50 @@ public:
 private:
     asio::awaitable<void> run_udp_receiver();
     asio::awaitable<void> run_tun_reader();
-    void handle_esp(dataplane::Packet& packet);
-    void send_esp(const dataplane::Packet& packet);
+    // One recvmmsg batch, processed to the end; returns the datagrams received.
+    std::size_t receive_udp_batch();
+    // Decrypts rx_packets_[first, first + count) and writes the ok ones to the TUN.
+    void deliver_esp(std::size_t first, std::size_t count);
+    // One TUN batch, read, clamped and encrypted; fills tx_slots_[0, tx_count_) with the ESP packets to
+    // send and returns the packets read.
+    std::size_t read_tun_batch();
+    asio::awaitable<void> send_tx_batch(std::shared_ptr<bool> alive);
+    // Acquires up to batch_size buffers into `packets`/`slots` (slot capacity leaves `tailroom` free).
+    std::size_t acquire_batch(std::array<dataplane::Packet, batch_size>& packets,
+                              std::array<platform::PacketSlot, batch_size>& slots, std::uint32_t tailroom);
+    void release_batch(std::array<dataplane::Packet, batch_size>& packets, std::size_t count);
+    void configure_mtu(int tun_ifindex);
+    std::optional<std::uint32_t> uplink_mtu();
 
     asio::io_context& io_;
     asio::ip::udp::socket& natt_socket_;
     IkeHandler on_ike_;
     dataplane::PacketPool pool_;
     dataplane::Engine engine_;
+    platform::UdpBatch udp_;
     std::optional<platform::TunDevice> tun_;
     std::optional<asio::posix::stream_descriptor> tun_stream_;
+    asio::steady_timer keepalive_timer_;
     std::shared_ptr<bool> alive_;
+
+    // Descriptor arrays for one batch in each direction (members: no allocation, and small coroutine frames).
+    std::array<dataplane::Packet, batch_size> rx_packets_{}, tx_packets_{};
+    std::array<platform::PacketSlot, batch_size> rx_slots_{}, tx_slots_{}, tun_out_slots_{};
+    std::size_t rx_acquired_ = 0, tx_acquired_ = 0, tx_count_ = 0;
+
+    std::optional<dataplane::MssLimits> mss_;
+    std::optional<std::string> mtu_warning_;
+    Clock::time_point last_sent_ = Clock::now();
+    std::uint64_t keepalives_sent_ = 0;
     std::uint64_t malformed_ = 0, send_errors_ = 0, tun_write_errors_ = 0, no_buffer_ = 0;
-    std::uint32_t spi_in_ = 0, spi_out_ = 0;
-    std::string esp_name_;
-    std::vector<std::string> local_ts_, remote_ts_;
+    // Installed CHILD SA pairs, oldest first; the last one is current. During a rekey there are two.
+    struct InstalledPair {
+        std::uint32_t spi_in = 0, spi_out = 0;
+        std::string esp;
+        std::vector<std::string> local_ts, remote_ts;
+    };
+    std::vector<InstalledPair> pairs_;
+    std::uint32_t current_spi_out() const { return pairs_.empty() ? 0 : pairs_.back().spi_out; }
 };
 
 }  // namespace ikevpn::client

@@ -3,8 +3,10 @@
 //   ikevpn connect PROFILE.json [--json-events] [--socket PATH] [-v|--log-level LEVEL]
 //   ikevpn status [--json] [--socket PATH]
 //   ikevpn disconnect [--socket PATH]
+//   ikevpn bench-peer CONFIG.json [--check]   (benchmarks only: static keys, no IKE, no authentication)
 #include "client/control_socket.hpp"
 #include "client/events.hpp"
+#include "client/manual_peer.hpp"
 #include "client/profile.hpp"
 #include "client/session.hpp"
 #include "client/status_format.hpp"
@@ -37,6 +39,7 @@ struct Arguments {
     std::string socket;
     int verbose = 0;
     std::string log_level;
+    bool check = false;
 };
 
 void fail_line(const std::string& message) { std::fprintf(stderr, "ikevpn: error: %s\n", message.c_str()); }
@@ -79,6 +82,33 @@ int run_connect_command(const Arguments& args) {
         events.error(error_code::already_connected, e.what());
     } catch (const std::exception& e) {
         events.error(error_code::internal_error, e.what());
+    }
+    return exit_failure;
+}
+
+// Manual keying for benchmarks (client/manual_peer.hpp). Config errors and an unsupported transform exit 2.
+int run_bench_peer_command(const Arguments& args) {
+    EventSink events(false, verbosity_of(args));
+    ManualPeerConfig config;
+    try {
+        config = load_manual_peer(args.profile);
+        if (args.check) {
+            check_manual_peer(config);
+            events.progress("bench-peer: " + args.profile + " is usable (ESP " + config.esp + ")");
+            return 0;
+        }
+    } catch (const ManualPeerError& e) {
+        events.error(error_code::profile_error, e.what());
+        return exit_usage;
+    }
+    if (::geteuid() != 0) {
+        events.error(error_code::platform_error, "bench-peer needs root: it creates a TUN device and routes");
+        return exit_failure;
+    }
+    try {
+        return run_manual_peer(config, events);
+    } catch (const std::exception& e) {
+        events.error(error_code::platform_error, e.what());
     }
     return exit_failure;
 }
@@ -146,10 +176,27 @@ int run(int argc, char** argv) {
     add_socket_option(disconnect, args, running_socket_help);
     disconnect->footer("Example:\n  sudo ikevpn disconnect");
 
+    auto* bench_peer = app.add_subcommand(
+        "bench-peer", "BENCHMARKS ONLY: a manually keyed ESP peer (static keys, NO IKE, NO authentication)");
+    bench_peer->add_option("config", args.profile, "bench-peer config (JSON, see docs/benchmark.md)")
+        ->required()
+        ->type_name("CONFIG.json");
+    bench_peer->add_flag("--check", args.check, "only validate the config and that the ESP engine accepts it");
+    bench_peer->add_flag("-v,--verbose", args.verbose, "more detail on stderr");
+    bench_peer->footer(
+        "WARNING: diagnostic and benchmark use only. Both ends read the same static keys from a file, like\n"
+        "`ip xfrm state` manual keying: there is no key exchange, no authentication and no rekeying, and\n"
+        "anyone holding the file can read and forge the traffic. Never protect real traffic with it.\n"
+        "Runs until SIGINT/SIGTERM, then removes its TUN device, addresses and routes.\n"
+        "Example (tests/bench/throughput.sh does this in two namespaces):\n"
+        "  sudo ikevpn bench-peer /tmp/peer-a.json");
+
     // CLI11 would call an unknown command "A subcommand is required", which hides the typo.
     const std::string first = argc > 1 ? argv[1] : "";
-    if (!first.empty() && first[0] != '-' && first != "connect" && first != "status" && first != "disconnect") {
-        fail_line(std::string("unknown command '") + first + "' (expected connect, status or disconnect)");
+    if (!first.empty() && first[0] != '-' && first != "connect" && first != "status" && first != "disconnect" &&
+        first != "bench-peer") {
+        fail_line(std::string("unknown command '") + first +
+                  "' (expected connect, status, disconnect or bench-peer)");
         return exit_usage;
     }
     try {
@@ -161,6 +208,7 @@ int run(int argc, char** argv) {
     }
     if (connect->parsed()) return run_connect_command(args);
     if (status->parsed()) return run_status_command(args);
+    if (bench_peer->parsed()) return run_bench_peer_command(args);
     return run_disconnect_command(args);
 }
 

@@ -372,7 +372,7 @@ Profile ProfileReader::read() {
     const json doc = parse_document(text);
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
-                         "virtual_ip", "routes", "dns", "mobike", "encap", "tun"});
+                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "tun"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -380,6 +380,7 @@ Profile ProfileReader::read() {
     read_auth(doc["auth"], p, file_read.mode);
     read_proposals(doc, p);
     read_network(doc, p);
+    if (doc.contains("nat_keepalive")) p.nat_keepalive = get_int(doc["nat_keepalive"], "nat_keepalive", 0, 3600);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
     return p;
 }

@@ -43,6 +43,9 @@ struct Profile {
     bool dns = false;            // only false is supported yet (servers are still requested and shown)
     bool mobike = false;         // only false is supported yet
     Encapsulation encap = Encapsulation::udp;
+    // "nat_keepalive": seconds between NAT-T keepalives (RFC 3948 §2.3, §4) on an otherwise idle UDP 4500
+    // path, 0..3600; 0 disables them. 20 s stays below the shortest UDP mapping timeouts seen in NATs.
+    int nat_keepalive = 20;
     TunSettings tun;
 };
 

@@ -29,8 +29,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int socket_buffer_bytes = 4 << 20;
 constexpr std::uint16_t nat_t_port = 4500;
-// RFC 3948 §4: keepalives hold the NAT mapping open; 20 s is the customary interval.
-constexpr auto nat_keepalive_interval = std::chrono::seconds(20);
 
 // "192.0.2.1:4500", "[2001:db8::1]:4500" (docs/status-json.md)
 std::string endpoint_text(const std::string& address, bool v6, std::uint16_t port) {
@@ -55,7 +53,7 @@ class Session {
 public:
     Session(const Profile& profile, const ConnectOptions& options, EventSink& events)
         : profile_(profile), options_(options), events_(events), random_(crypto::make_system_random()),
-          timer_(io_), keepalive_timer_(io_), signals_(io_, SIGINT, SIGTERM) {}
+          timer_(io_), signals_(io_, SIGINT, SIGTERM) {}
 
     int run();
 
@@ -78,7 +76,6 @@ private:
     asio::io_context io_;
     std::unique_ptr<crypto::RandomSource> random_;
     asio::steady_timer timer_;
-    asio::steady_timer keepalive_timer_;
     asio::signal_set signals_;
     std::optional<asio::ip::udp::socket> ike_socket_, natt_socket_;
     std::unique_ptr<core::IkeSession> ike_;
@@ -188,6 +185,13 @@ void Session::perform_one(core::Action& action) {
                     data_path_->install(a.child);
                 } catch (const std::exception& e) {
                     local_failure("PROTOCOL_ERROR", std::string("cannot install the CHILD SA: ") + e.what());
+                    return;
+                }
+                if (a.rekey) {
+                    char in[9], out[9];
+                    std::snprintf(in, sizeof in, "%08x", a.child.spi_in);
+                    std::snprintf(out, sizeof out, "%08x", a.child.spi_out);
+                    events_.emit({{"event", "rekeyed"}, {"sa", "child"}, {"spi_in", in}, {"spi_out", out}});
                 }
             } else if constexpr (std::is_same_v<T, core::ApplyNetworkConfig>) {
                 if (!local_error_) apply_network(a.config);
@@ -219,6 +223,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
         network_->establish();
         const std::string tun_name = tun.name();
         data_path_->attach_tun(std::move(tun));
+        if (const auto& warning = data_path_->mtu_warning()) events_.warning(*warning);
         connected_ = true;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
         const std::string vip = config.virtual_ip ? config.virtual_ip->to_string() : "none";
@@ -248,7 +253,6 @@ void Session::local_failure(std::string_view code, const std::string& message) {
 
 void Session::finish(const core::Closed& closed) {
     timer_.cancel();
-    keepalive_timer_.cancel();
     signals_.cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
@@ -284,15 +288,12 @@ asio::awaitable<void> Session::run_ike_receiver() {
     }
 }
 
+// RFC 3948 §4: keepalives hold the NAT mapping of the UDP 4500 path open; the profile's "nat_keepalive"
+// sets the interval (default 20 s, 0 = none). The data path sends one only after that long without
+// sending anything else there, and its stop() ends the loop.
 asio::awaitable<void> Session::run_keepalives() {
-    const std::uint8_t keepalive = 0xff;  // RFC 3948 §2.3
-    while (ike_ && !ike_->closed()) {
-        keepalive_timer_.expires_after(nat_keepalive_interval);
-        std::error_code ec;
-        co_await keepalive_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        natt_socket_->send(asio::buffer(&keepalive, 1), 0, ec);
-    }
+    if (profile_.nat_keepalive == 0 || !data_path_) co_return;
+    co_await data_path_->run_keepalives(std::chrono::seconds(profile_.nat_keepalive));
 }
 
 int Session::run() {

@@ -6,8 +6,9 @@
 //
 // Packets are rewritten in place (see packet.hpp); a packet whose result is not ok is to be dropped and
 // has already been counted. No exception leaves encrypt_batch()/decrypt_batch(), nothing is logged and
-// the engine's own code allocates nothing per packet (Botan 2's GCM start() makes one small internal
-// allocation per message; a bad ICV costs a caught Botan exception).
+// the engine's own code allocates nothing per packet (Botan 2's GCM and ChaCha20Poly1305 start() make one
+// small secure_vector allocation per message from Botan's own allocator — never operator new, as
+// esp_alloc_test checks; a bad AEAD tag costs a caught Botan exception, a bad HMAC ICV does not throw).
 //
 // Thread-safety: none inside. One thread owns an Engine — it runs the batches and also installs and removes
 // SAs between batches (for this slice the single-threaded Asio driver does all of it). A multi-threaded

@@ -19,7 +19,12 @@ Udp4500Kind classify_udp4500(std::span<const std::uint8_t> payload) {
 }
 
 std::size_t write_trailer(std::uint8_t* at, std::size_t payload_length, std::uint8_t next_header) {
-    const std::size_t pad = padding_for(payload_length);
+    return write_trailer(at, payload_length, next_header, 4);
+}
+
+std::size_t write_trailer(std::uint8_t* at, std::size_t payload_length, std::uint8_t next_header,
+                          std::size_t alignment) {
+    const std::size_t pad = padding_for(payload_length, alignment);
     // RFC 4303 §2.4 default padding: the octets count up from 1.
     for (std::size_t i = 0; i < pad; ++i) at[i] = static_cast<std::uint8_t>(i + 1);
     at[pad] = static_cast<std::uint8_t>(pad);

@@ -1,8 +1,9 @@
 // ESP wire format helpers: header fields, the trailer (padding, pad length, next header), the inner packet's
 // version and addresses, and the RFC 3948 demultiplexing of UDP port 4500. Pure functions on bytes, no
-// cryptography: the transform lives in aes_gcm_esp.hpp, the per-SA logic in esp_sa.hpp.
+// cryptography: the transforms live behind esp_transform.hpp, the per-SA logic in esp_sa.hpp.
 //
-// ESP packet with AES-GCM (RFC 4303 §2, with RFC 4106 §3's 8-octet IV and 16-octet ICV):
+// ESP packet with AES-GCM (RFC 4303 §2, with RFC 4106 §3's 8-octet IV and 16-octet ICV; ChaCha20-Poly1305,
+// RFC 7634 §2, has the same layout; AES-CBC + HMAC has a 16-octet IV, 16-octet blocks and a 16/24/32-octet ICV):
 //   0                   1                   2                   3
 //   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
 //  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -62,10 +63,20 @@ Udp4500Kind classify_udp4500(std::span<const std::uint8_t> payload);
 
 // RFC 4303 §2.4: padding so that Pad Length and Next Header end on a 4-octet boundary.
 inline std::size_t padding_for(std::size_t payload_length) { return (4 - (payload_length + 2) % 4) % 4; }
+// The same for a cipher whose ciphertext must be a multiple of `alignment` octets (16 for AES-CBC,
+// RFC 3602 §2.4); `alignment` is a power of two, at least 4.
+inline std::size_t padding_for(std::size_t payload_length, std::size_t alignment) {
+    return (alignment - (payload_length + 2) % alignment) % alignment;
+}
+// Pad Length + Next Header, plus at most 15 padding octets for 16-octet blocks.
+inline constexpr std::size_t max_block_trailer_size = 15 + 2;
 
 // Writes Padding (1, 2, 3, ...), Pad Length and Next Header at `at` (right after the payload).
 // Returns the number of octets written: padding_for(payload_length) + 2.
 std::size_t write_trailer(std::uint8_t* at, std::size_t payload_length, std::uint8_t next_header);
+// The same for a cipher whose ciphertext must be a multiple of `alignment` (see padding_for above).
+std::size_t write_trailer(std::uint8_t* at, std::size_t payload_length, std::uint8_t next_header,
+                          std::size_t alignment);
 
 struct Trailer {
     PacketResult result = PacketResult::malformed;  // ok or bad_padding / malformed

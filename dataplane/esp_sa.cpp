@@ -2,6 +2,7 @@
 
 #include "dataplane/esp_format.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ikevpn::dataplane {
@@ -9,16 +10,11 @@ namespace ikevpn::dataplane {
 namespace {
 
 constexpr std::uint64_t max_sequence_32 = 0xffffffffULL;
+constexpr std::uint64_t max_sequence_64 = ~std::uint64_t{0};
 
 const SaParams& validated(const SaParams& p) {
     if (p.spi == 0) throw std::invalid_argument("ESP SA: SPI 0 is reserved (RFC 4303 §2.1)");
-    if (p.cipher != EspCipher::aes_gcm_16) throw std::invalid_argument("ESP SA: unsupported cipher");
-    if (p.key_bits != 128 && p.key_bits != 256) throw std::invalid_argument("ESP SA: key size must be 128 or 256");
-    if (p.key_material.size() != p.key_bits / 8 + AesGcmEsp::salt_size) {
-        throw std::invalid_argument("ESP SA: KEYMAT length does not match the key size");
-    }
-    if (p.esn) throw std::invalid_argument("ESP SA: extended sequence numbers are not supported yet");
-    return p;
+    return p;  // the transform checks cipher, key sizes and the integrity combination
 }
 
 bool any_contains(const std::vector<TrafficSelector>& list, const std::uint8_t* address, bool v6) {
@@ -33,11 +29,29 @@ bool any_contains(const std::vector<TrafficSelector>& list, const std::uint8_t* 
 EspSa::EspSa(SaParams params)
     : spi_(validated(params).spi),
       direction_(params.direction),
-      transform_(params.key_material, params.direction),
+      esn_(params.esn),
+      transform_(make_esp_transform(params)),
+      max_sequence_(params.esn ? max_sequence_64 : max_sequence_32),
+      soft_limit_(params.esn ? soft_limit_64 : soft_limit_32),
       local_ts_(std::move(params.local_ts)),
       remote_ts_(std::move(params.remote_ts)) {
-    SecureBytes().swap(params.key_material);  // the key now lives only inside Botan
+    // The keys now live only inside Botan (SecureBytes zeroes its memory when released).
+    SecureBytes().swap(params.key_material);
+    SecureBytes().swap(params.integ_key);
     if (direction_ == Direction::inbound) replay_.emplace(params.replay_window);
+}
+
+EspSa::~EspSa() = default;
+
+std::size_t EspSa::overhead_front() const { return esp::header_size + transform_->iv_length(); }
+
+std::size_t EspSa::max_overhead_back() const {
+    return transform_->alignment() - 1 + 2 + transform_->icv_length();
+}
+
+bool EspSa::needs_rekey() const {
+    if (direction_ == Direction::outbound) return exhausted() || next_sequence_ - 1 >= soft_limit_;
+    return replay_->highest() >= soft_limit_;
 }
 
 PacketResult EspSa::count_drop(PacketResult result) {
@@ -61,41 +75,51 @@ bool EspSa::covers_outbound(const std::uint8_t* source, const std::uint8_t* dest
 }
 
 bool EspSa::skip_sequence_to(std::uint64_t next) {
-    if (next < next_sequence_) return false;
+    if (wrapped_ || next < next_sequence_) return false;
     next_sequence_ = next;
     return true;
 }
 
-PacketResult EspSa::encapsulate(Packet& packet) { return packet.result = seal_packet(packet); }
+PacketResult EspSa::encapsulate(Packet& packet) { return packet.result = seal_packet(packet, nullptr); }
 
-PacketResult EspSa::seal_packet(Packet& packet) {
+PacketResult EspSa::encapsulate_with_iv(Packet& packet, std::span<const std::uint8_t> iv) {
+    if (iv.size() != transform_->iv_length()) return packet.result = count_drop(PacketResult::malformed);
+    return packet.result = seal_packet(packet, iv.data());
+}
+
+PacketResult EspSa::seal_packet(Packet& packet, const std::uint8_t* iv_override) {
     if (direction_ != Direction::outbound || !packet.valid()) return count_drop(PacketResult::malformed);
     const std::size_t inner_length = packet.length;
     const std::uint8_t next_header = esp::next_header_for_inner(packet.span());
     if (next_header == 0) return count_drop(PacketResult::malformed);
     // RFC 4303 §3.3.3: the sender must not send a packet that would make the counter cycle; the control
     // plane rekeys instead.
-    if (next_sequence_ > max_sequence_32) return count_drop(PacketResult::seq_exhausted);
-    const std::size_t trailer = esp::padding_for(inner_length) + 2;
-    if (packet.headroom() < esp::gcm_overhead_front || packet.tailroom() < trailer + esp::gcm_icv_size) {
+    if (exhausted()) return count_drop(PacketResult::seq_exhausted);
+    const std::size_t front = overhead_front();
+    const std::size_t trailer = esp::padding_for(inner_length, transform_->alignment()) + 2;
+    const std::size_t icv_length = transform_->icv_length();
+    if (packet.headroom() < front || packet.tailroom() < trailer + icv_length) {
         return count_drop(PacketResult::no_room);
     }
 
     const std::uint64_t seq = next_sequence_++;
+    if (next_sequence_ == 0) wrapped_ = true;  // ESN: 2^64 - 1 was the last one
     std::uint8_t* inner = packet.data();
-    esp::write_trailer(inner + inner_length, inner_length, next_header);
-    std::uint8_t* header = inner - esp::gcm_overhead_front;
+    esp::write_trailer(inner + inner_length, inner_length, next_header, transform_->alignment());
+    std::uint8_t* header = inner - front;
     esp::write_be32(header, spi_);
+    // RFC 4303 §2.2.1: with ESN only the low-order 32 bits are transmitted.
     esp::write_be32(header + 4, static_cast<std::uint32_t>(seq));
-    // RFC 4106 §3.1: the IV must be unique per key; the 64-bit packet counter is, and never repeats.
-    esp::write_be64(header + esp::header_size, seq);
-    const std::span<std::uint8_t> text(inner, inner_length + trailer);
-    // RFC 4106 §5: AAD = SPI | 32-bit Sequence Number, i.e. the first 8 octets of the ESP header.
-    if (!transform_.seal({header, esp::header_size}, header + esp::header_size, text, inner + text.size())) {
-        return count_drop(PacketResult::malformed);
+    if (iv_override != nullptr) {
+        std::copy(iv_override, iv_override + transform_->iv_length(), header + esp::header_size);
+    } else {
+        transform_->make_iv(seq, header + esp::header_size);
     }
-    packet.offset -= static_cast<std::uint32_t>(esp::gcm_overhead_front);
-    packet.length = static_cast<std::uint32_t>(esp::gcm_overhead_front + text.size() + esp::gcm_icv_size);
+    const std::span<std::uint8_t> text(inner, inner_length + trailer);
+    const EspFrame frame{header, text, inner + text.size(), esn_, static_cast<std::uint32_t>(seq >> 32)};
+    if (!transform_->seal(frame)) return count_drop(PacketResult::malformed);
+    packet.offset -= static_cast<std::uint32_t>(front);
+    packet.length = static_cast<std::uint32_t>(front + text.size() + icv_length);
     packet.spi = spi_;
     ++counters_.packets_out;
     counters_.bytes_out += inner_length;
@@ -108,25 +132,31 @@ PacketResult EspSa::open(Packet& packet, std::uint8_t& next_header) {
 
 PacketResult EspSa::open_packet(Packet& packet, std::uint8_t& next_header) {
     if (direction_ != Direction::inbound || !packet.valid()) return count_drop(PacketResult::malformed);
-    // Smallest valid packet: header, IV, Pad Length + Next Header, ICV.
-    if (packet.length < esp::gcm_overhead_front + 2 + esp::gcm_icv_size) return count_drop(PacketResult::malformed);
+    const std::size_t front = overhead_front();
+    const std::size_t icv_length = transform_->icv_length();
+    const std::size_t block = transform_->block_size();
+    // Smallest valid packet: header, IV, one cipher block (at least Pad Length + Next Header), ICV.
+    const std::size_t min_text = block > 2 ? block : 2;
+    if (packet.length < front + min_text + icv_length) return count_drop(PacketResult::malformed);
+    const std::size_t text_length = packet.length - front - icv_length;
+    if (text_length % block != 0) return count_drop(PacketResult::malformed);
     std::uint8_t* header = packet.data();
     if (esp::read_be32(header) != spi_) return count_drop(PacketResult::malformed);
-    const std::uint64_t seq = esp::read_be32(header + 4);
+    const std::uint32_t seq_low = esp::read_be32(header + 4);
+    const std::uint64_t seq = esn_ ? replay_->infer_esn(seq_low) : seq_low;
     // RFC 4303 §3.4.3: the replay check comes first, to reject duplicates before spending a decryption.
     if (replay_->check(seq) != ReplayWindow::Verdict::ok) return count_drop(PacketResult::replay);
 
-    const std::size_t text_length = packet.length - esp::gcm_overhead_front - esp::gcm_icv_size;
-    const std::span<std::uint8_t> text(header + esp::gcm_overhead_front, text_length);
-    if (!transform_.open({header, esp::header_size}, header + esp::header_size, text, text.data() + text_length)) {
-        return count_drop(PacketResult::icv);
-    }
-    // Only an authenticated packet may move the window.
+    const std::span<std::uint8_t> text(header + front, text_length);
+    const EspFrame frame{header, text, text.data() + text_length, esn_, static_cast<std::uint32_t>(seq >> 32)};
+    if (!transform_->open(frame)) return count_drop(PacketResult::icv);
+    // Only an authenticated packet may move the window (RFC 4303 §3.4.3; with ESN this is also what
+    // confirms the inferred high half, A2.2).
     replay_->commit(seq);
 
     const esp::Trailer trailer = esp::parse_trailer(text);
     if (trailer.result != PacketResult::ok) return count_drop(trailer.result);
-    packet.offset += static_cast<std::uint32_t>(esp::gcm_overhead_front);
+    packet.offset += static_cast<std::uint32_t>(front);
     packet.length = static_cast<std::uint32_t>(trailer.payload_length);
     packet.spi = spi_;
     next_header = trailer.next_header;

@@ -1,14 +1,17 @@
-// One ESP SA in one direction: its transform, sequence counter (outbound) or replay window (inbound),
-// traffic selectors and counters. Tunnel mode only; the packets handed in and out are whole inner IP
-// packets. Not thread-safe (see engine.hpp for the threading contract).
+// One ESP SA in one direction: its transform (behind EspTransform, so no per-cipher branches here), sequence
+// counter (outbound) or replay window with ESN inference (inbound), traffic selectors and counters. Tunnel
+// mode only; the packets handed in and out are whole inner IP packets. Not thread-safe (see engine.hpp for
+// the threading contract).
 #pragma once
-#include "dataplane/aes_gcm_esp.hpp"
+#include "dataplane/esp_transform.hpp"
 #include "dataplane/packet.hpp"
 #include "dataplane/replay_window.hpp"
 #include "dataplane/sa_params.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace ikevpn::dataplane {
@@ -33,23 +36,45 @@ struct SaCounters {
 
 class EspSa {
 public:
-    // Takes the key material (it is handed to Botan and the copy in `params` is wiped). Throws
-    // std::invalid_argument when the parameters are unusable: SPI 0, unsupported cipher or key size,
-    // KEYMAT of the wrong length, ESN requested.
+    // Soft limits for needs_rekey(): the control plane rekeys when the counter passes them, long before
+    // the hard limit (2^32 - 1 without ESN, 2^64 - 1 with ESN) makes every packet fail.
+    static constexpr std::uint64_t soft_limit_32 = (std::uint64_t{1} << 32) - (std::uint64_t{1} << 24);
+    static constexpr std::uint64_t soft_limit_64 = ~std::uint64_t{0} - (std::uint64_t{1} << 32) + 1;
+
+    // Takes the keys (they are handed to Botan and the copies in `params` are wiped). Throws
+    // std::invalid_argument when the parameters are unusable: SPI 0, unsupported cipher, key size or
+    // cipher/integrity combination, KEYMAT or integrity key of the wrong length (see sa_params.hpp).
     explicit EspSa(SaParams params);
+    ~EspSa();
+    EspSa(const EspSa&) = delete;
+    EspSa& operator=(const EspSa&) = delete;
 
     std::uint32_t spi() const { return spi_; }
     Direction direction() const { return direction_; }
+    bool esn() const { return esn_; }
     const SaCounters& counters() const { return counters_; }
     const std::vector<TrafficSelector>& local_ts() const { return local_ts_; }
     const std::vector<TrafficSelector>& remote_ts() const { return remote_ts_; }
+    // The per-packet overhead of this SA's transform: octets in front of the inner packet (SPI, Seq, IV),
+    // and the most behind it (padding, Pad Length, Next Header, ICV).
+    std::size_t overhead_front() const;
+    std::size_t max_overhead_back() const;
+
+    // True once the sequence counter (outbound: the last number sent; inbound: the highest received) has
+    // passed the soft limit, or the outbound counter is exhausted: time to rekey the CHILD SA.
+    bool needs_rekey() const;
 
     // --- outbound ---
-    // Wraps the inner IP packet in `packet` into ESP in place: header into the headroom, trailer and ICV
-    // into the tailroom (needs 16 octets in front and up to 21 behind). On ok, `packet` holds the ESP
-    // packet to send as the UDP payload. Sequence numbers start at 1 and never wrap: after 2^32 - 1 every
-    // packet fails with seq_exhausted until the control plane rekeys.
+    // Wraps the inner IP packet in `packet` into ESP in place: header and IV into the headroom, trailer and
+    // ICV into the tailroom (at most overhead_front() in front, max_overhead_back() behind: 24 and 49 octets
+    // for the largest transform). On ok, `packet` holds the ESP packet to send as the UDP payload. Sequence
+    // numbers start at 1 and never wrap (RFC 4303 §3.3.3): after 2^32 - 1 (2^64 - 1 with ESN) every packet
+    // fails with seq_exhausted until the control plane rekeys.
     PacketResult encapsulate(Packet& packet);
+    // The same with the IV given by the caller (iv_length octets of the transform) instead of generated.
+    // For known-answer tests that reproduce published packets only: an IV chosen this way must never repeat
+    // under a key (and for CBC must be unpredictable). A wrong-sized `iv` is malformed.
+    PacketResult encapsulate_with_iv(Packet& packet, std::span<const std::uint8_t> iv);
     // Whether an inner packet from `source` to `destination` belongs to this SA (local → remote).
     bool covers_outbound(const std::uint8_t* source, const std::uint8_t* destination, bool v6) const;
     std::uint64_t next_sequence() const { return next_sequence_; }
@@ -58,9 +83,9 @@ public:
     bool skip_sequence_to(std::uint64_t next);
 
     // --- inbound ---
-    // Unwraps the ESP packet in `packet` (data starting at the SPI) in place: replay check, ICV check and
-    // decryption, replay commit, trailer check, next header (IPv4/IPv6; 59 = dummy, dropped), traffic
-    // selector check. On ok, `packet` holds the inner IP packet.
+    // Unwraps the ESP packet in `packet` (data starting at the SPI) in place: ESN inference, replay check,
+    // ICV check and decryption, replay commit, trailer check, next header (IPv4/IPv6; 59 = dummy,
+    // dropped), traffic selector check. On ok, `packet` holds the inner IP packet.
     PacketResult decapsulate(Packet& packet);
 
     // The part of decapsulate() up to and including the trailer check, without next-header or traffic
@@ -71,16 +96,21 @@ public:
     const ReplayWindow* replay_window() const { return replay_ ? &*replay_ : nullptr; }
 
 private:
-    PacketResult seal_packet(Packet& packet);
+    PacketResult seal_packet(Packet& packet, const std::uint8_t* iv_override);
     PacketResult open_packet(Packet& packet, std::uint8_t& next_header);
     PacketResult count_drop(PacketResult result);
     bool inbound_ts_ok(std::span<const std::uint8_t> inner) const;
+    bool exhausted() const { return wrapped_ || next_sequence_ > max_sequence_; }
 
     std::uint32_t spi_;
     Direction direction_;
-    AesGcmEsp transform_;
+    bool esn_;
+    std::unique_ptr<EspTransform> transform_;
     std::optional<ReplayWindow> replay_;
     std::uint64_t next_sequence_ = 1;
+    std::uint64_t max_sequence_;  // the last number that may be sent
+    std::uint64_t soft_limit_;
+    bool wrapped_ = false;  // ESN only: 2^64 - 1 has been sent
     std::vector<TrafficSelector> local_ts_;
     std::vector<TrafficSelector> remote_ts_;
     SaCounters counters_;

@@ -28,6 +28,32 @@ ReplayWindow::Verdict ReplayWindow::check(std::uint64_t seq) const {
     return bit(seq) ? Verdict::duplicate : Verdict::ok;
 }
 
+std::uint64_t ReplayWindow::infer_esn(std::uint32_t seq_low) const {
+    // RFC 4303 A2.2, with T = highest_ (Tl, Th its halves) and W = size_. The window's bottom is
+    // B = T - W + 1; its low half Bl = Tl - W + 1 (mod 2^32).
+    const std::uint32_t tl = static_cast<std::uint32_t>(highest_);
+    const std::uint32_t th = static_cast<std::uint32_t>(highest_ >> 32);
+    const std::uint32_t bl = tl - size_ + 1;  // unsigned wrap intended
+    std::uint64_t high;
+    if (tl >= size_ - 1) {
+        // Case A, Tl >= W - 1: the window lies within one subspace. Seql >= Tl - W + 1 → Seqh = Th,
+        // else Seqh = Th + 1 (the peer has moved into the next subspace). Th + 1 = 2^32 would mean a
+        // wrapped 64-bit counter, which no sender may produce; the shift then drops it and the number
+        // lands far below the window: too_old.
+        high = seq_low >= bl ? th : std::uint64_t{th} + 1;
+    } else {
+        // Case B, Tl < W - 1: the window spans two subspaces. Seql >= Tl - W + 1 → Seqh = Th - 1 (a late
+        // packet from the previous subspace), else Seqh = Th. Before the first wrap there is no subspace
+        // Th - 1: such a number is a jump forward within subspace 0.
+        if (seq_low >= bl) {
+            high = th == 0 ? 0 : th - 1;
+        } else {
+            high = th;
+        }
+    }
+    return (high << 32) | seq_low;
+}
+
 void ReplayWindow::commit(std::uint64_t seq) {
     if (check(seq) != Verdict::ok) return;
     if (seq > highest_) {

@@ -27,6 +27,11 @@ public:
     // returned ok and the packet authenticated; committing a rejected number is a no-op.
     void commit(std::uint64_t seq);
 
+    // ESN (RFC 4303 Appendix A2.2): the full 64-bit sequence number a received low half most likely stands
+    // for, judged by where it falls relative to the window [highest - size + 1, highest]. A wrong guess is
+    // harmless: the high half is authenticated, so the ICV check fails and nothing is committed.
+    std::uint64_t infer_esn(std::uint32_t seq_low) const;
+
     std::uint64_t highest() const { return highest_; }
     std::uint32_t size() const { return size_; }
 

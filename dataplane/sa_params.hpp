@@ -13,8 +13,15 @@ namespace ikevpn::dataplane {
 
 enum class Direction : std::uint8_t { inbound, outbound };
 
-// ESP transforms the engine implements. RFC 4106: AES-GCM with a 16-octet ICV (IKEv2 transform ID 20).
-enum class EspCipher : std::uint8_t { aes_gcm_16 };
+// ESP encryption transforms the engine implements:
+//   aes_gcm_16         RFC 4106, AES-GCM with a 16-octet ICV (IKEv2 ENCR transform ID 20), combined mode
+//   chacha20_poly1305  RFC 7634 (IKEv2 ENCR transform ID 28), combined mode
+//   aes_cbc            RFC 3602 (IKEv2 ENCR transform ID 12), needs an integrity transform
+enum class EspCipher : std::uint8_t { aes_gcm_16, chacha20_poly1305, aes_cbc };
+
+// ESP integrity transforms (RFC 4868; IKEv2 INTEG transform IDs 12, 13, 14). `none` for the combined-mode
+// ciphers, which RFC 7296 §3.3 forbids to combine with a separate integrity transform.
+enum class EspInteg : std::uint8_t { none, hmac_sha2_256_128, hmac_sha2_384_192, hmac_sha2_512_256 };
 
 // An address range [start, end] of one family, as IKEv2 traffic selectors carry them (RFC 7296 §3.13.1).
 // This slice matches addresses only; protocol and ports are treated as "any".
@@ -64,10 +71,20 @@ struct SaParams {
     std::uint32_t spi = 0;  // the SPI as a number; written/read big-endian on the wire
     Direction direction = Direction::inbound;
     EspCipher cipher = EspCipher::aes_gcm_16;
-    unsigned key_bits = 128;  // 128 or 256
-    // KEYMAT for this direction, RFC 4106 §8.1: AES key (key_bits/8 octets) followed by the 4-octet salt.
+    // AES-GCM: 128 or 256; ChaCha20-Poly1305: 256; AES-CBC: 128, 192 or 256.
+    unsigned key_bits = 128;
+    // The encryption KEYMAT for this direction:
+    //   aes_gcm_16:        AES key (key_bits/8 octets) | 4-octet salt (RFC 4106 §8.1)
+    //   chacha20_poly1305: 32-octet key | 4-octet salt (RFC 7634 §2)
+    //   aes_cbc:           the AES key only (key_bits/8 octets)
     SecureBytes key_material;
-    bool esn = false;                 // extended sequence numbers: not supported yet (install fails)
+    // Required for aes_cbc (and refused for the combined-mode ciphers). RFC 4868 §2.1: the integrity key
+    // is exactly 32, 48 or 64 octets for HMAC-SHA-256-128, -384-192, -512-256.
+    EspInteg integ = EspInteg::none;
+    SecureBytes integ_key;
+    // Extended (64-bit) sequence numbers, RFC 4303 §2.2.1: only the low 32 bits go on the wire; the high
+    // half is inferred by the receiver (Appendix A) and authenticated in the ICV.
+    bool esn = false;
     std::uint32_t replay_window = 1024;  // inbound only; at least 64, rounded up to a multiple of 64
     // From this host's point of view: local_ts covers our inner addresses, remote_ts the peer's side.
     // Inbound: decrypted source ∈ remote_ts and destination ∈ local_ts, else drop (ts_mismatch).

@@ -11,7 +11,7 @@ build_pkgs=(meson ninja-build pkg-config g++ libbotan-2-dev libasio-dev libcli11
 # in libstrongswan-extra-plugins, gcm/openssl in -standard-, eap-mschapv2 in libcharon-extauth-plugins).
 run_pkgs=(iproute2 iputils-ping nftables jq procps util-linux coreutils strongswan-charon strongswan-swanctl
     strongswan-pki libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-extra-plugins
-    libstrongswan-standard-plugins iperf3 tcpdump)
+    libstrongswan-standard-plugins iperf3 tcpdump wireguard-go wireguard-tools socat)
 
 wanted=("${build_pkgs[@]}")
 if [[ ${1:-} != --build-only ]]; then

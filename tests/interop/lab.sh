@@ -252,8 +252,8 @@ lab_charon_log_tail() {
 lab_gateway_usage() {
     cat >&2 <<'EOF'
 lab_start_gateway [--psk SECRET] [--ike PROPOSALS] [--esp PROPOSALS] [--pool CIDR] [--dns IP]
-                  [--id ID] [--mobike yes|no]
-(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE before calling)
+                  [--id ID] [--mobike yes|no] [--child-rekey SECONDS]
+(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE LAB_GW_CHILD_REKEY before calling)
 EOF
 }
 
@@ -266,6 +266,7 @@ lab_start_gateway() {
     local dns="${LAB_DNS:-198.51.100.53}"
     local id="${LAB_GW_ID:-gw.example.com}"
     local mobike="${LAB_GW_MOBIKE:-yes}"
+    local child_rekey="${LAB_GW_CHILD_REKEY:-}"
     while (($# > 0)); do
         case $1 in
             --psk) psk=$2 ;;
@@ -275,6 +276,7 @@ lab_start_gateway() {
             --dns) dns=$2 ;;
             --id) id=$2 ;;
             --mobike) mobike=$2 ;;
+            --child-rekey) child_rekey=$2 ;;
             *) lab_gateway_usage; return 2 ;;
         esac
         shift 2
@@ -284,6 +286,13 @@ lab_start_gateway() {
     lab_write_charon_dir "$LAB_GATEWAY_DIR"
     local dns_line=""
     [[ -z $dns ]] || dns_line="dns = $dns"
+    local rekey_line=""
+    # The gateway rekeys the CHILD SA every N s, so tests see several rekeys quickly. life_time and rand_time
+    # are explicit: by default the hard lifetime is only 10% later and the rekey time is randomised within
+    # that gap, which with a few seconds lets the SA expire before it is rekeyed.
+    [[ -z $child_rekey ]] || rekey_line="rekey_time = ${child_rekey}s
+                life_time = $((child_rekey * 3))s
+                rand_time = 0s"
     # encap = yes: ESP in UDP 4500 even without NAT (kernel-libipsec needs it anyway, and so does ikevpn).
     # No local_addrs: the gateway answers on every address, as MOBIKE tests need.
     cat >"$LAB_GATEWAY_DIR/swanctl/swanctl.conf" <<EOF
@@ -306,6 +315,7 @@ connections {
             lab {
                 local_ts = $LAB_HOST_NET
                 esp_proposals = $esp
+                $rekey_line
             }
         }
     }

@@ -1,11 +1,13 @@
 // Helpers shared by the dataplane unit tests: hex decoding, inner packet builders, SA parameter pairs.
 #pragma once
+#include "dataplane/esp_integrity.hpp"
 #include "dataplane/packet.hpp"
 #include "dataplane/sa_params.hpp"
 
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -85,6 +87,54 @@ inline SaParams sa_params(std::uint32_t spi, Direction direction, unsigned key_b
     p.direction = direction;
     p.key_bits = key_bits;
     p.key_material = key_material(key_bits, key_seed);
+    p.local_ts = std::move(local);
+    p.remote_ts = std::move(remote);
+    return p;
+}
+
+// One ESP transform combination, named as in the profile's "esp" list and the benchmark's arguments.
+struct Suite {
+    const char* name;
+    EspCipher cipher;
+    unsigned key_bits;
+    EspInteg integ;
+};
+
+inline constexpr Suite all_suites[] = {
+    {"aes128gcm16", EspCipher::aes_gcm_16, 128, EspInteg::none},
+    {"aes256gcm16", EspCipher::aes_gcm_16, 256, EspInteg::none},
+    {"chacha20poly1305", EspCipher::chacha20_poly1305, 256, EspInteg::none},
+    {"aes128-sha256", EspCipher::aes_cbc, 128, EspInteg::hmac_sha2_256_128},
+    {"aes128-sha384", EspCipher::aes_cbc, 128, EspInteg::hmac_sha2_384_192},
+    {"aes128-sha512", EspCipher::aes_cbc, 128, EspInteg::hmac_sha2_512_256},
+    {"aes192-sha256", EspCipher::aes_cbc, 192, EspInteg::hmac_sha2_256_128},
+    {"aes256-sha256", EspCipher::aes_cbc, 256, EspInteg::hmac_sha2_256_128},
+    {"aes256-sha384", EspCipher::aes_cbc, 256, EspInteg::hmac_sha2_384_192},
+    {"aes256-sha512", EspCipher::aes_cbc, 256, EspInteg::hmac_sha2_512_256},
+};
+
+inline bool is_aead(const Suite& s) { return s.cipher != EspCipher::aes_cbc; }
+inline std::size_t iv_size(const Suite& s) { return is_aead(s) ? 8 : 16; }
+inline std::size_t icv_size(const Suite& s) { return is_aead(s) ? 16 : EspIntegrity::icv_size(s.integ); }
+inline std::size_t alignment(const Suite& s) { return is_aead(s) ? 4 : 16; }
+
+// Parameters of `suite` for one direction, keys derived from `seed` (both ends of a tunnel use the same).
+inline SaParams suite_params(const Suite& suite, std::uint32_t spi, Direction direction, std::uint8_t seed,
+                             std::vector<TrafficSelector> local, std::vector<TrafficSelector> remote,
+                             bool esn = false) {
+    SaParams p;
+    p.spi = spi;
+    p.direction = direction;
+    p.cipher = suite.cipher;
+    p.key_bits = suite.key_bits;
+    p.key_material = key_material(suite.key_bits, seed);
+    if (!is_aead(suite)) {
+        p.key_material.resize(suite.key_bits / 8);  // AES-CBC: no salt
+        p.integ = suite.integ;
+        p.integ_key.resize(EspIntegrity::key_size(suite.integ));
+        for (std::size_t i = 0; i < p.integ_key.size(); ++i) p.integ_key[i] = static_cast<std::uint8_t>(seed * 5 + i);
+    }
+    p.esn = esn;
     p.local_ts = std::move(local);
     p.remote_ts = std::move(remote);
     return p;

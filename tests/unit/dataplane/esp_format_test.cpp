@@ -48,6 +48,24 @@ TEST_CASE("padding aligns Pad Length and Next Header to 4 octets (RFC 4303 §2.4
     }
 }
 
+TEST_CASE("padding to the 16-octet AES-CBC block (RFC 3602 §2.4, RFC 4303 §2.4)") {
+    CHECK(esp::padding_for(0, 16) == 14);
+    CHECK(esp::padding_for(14, 16) == 0);
+    CHECK(esp::padding_for(15, 16) == 15);
+    CHECK(esp::padding_for(84, 16) == 10);
+    CHECK(esp::padding_for(84, 4) == esp::padding_for(84));
+    for (std::size_t len = 0; len < 300; ++len) {
+        std::vector<std::uint8_t> buf(len + esp::max_block_trailer_size, 0xaa);
+        const std::size_t written = esp::write_trailer(buf.data() + len, len, 41, 16);
+        REQUIRE((len + written) % 16 == 0);
+        REQUIRE(written <= esp::max_block_trailer_size);
+        const auto t = esp::parse_trailer(std::span<const std::uint8_t>(buf.data(), len + written));
+        REQUIRE(t.result == PacketResult::ok);
+        REQUIRE(t.payload_length == len);
+        REQUIRE(t.next_header == 41);
+    }
+}
+
 TEST_CASE("write_trailer reproduces the trailers of draft-mcgrew-gcm-test-01 §4 test cases 2 and 3") {
     // Test Case #2: 62-octet payload, no padding, Pad Length 0, Next Header 1 → "00 01".
     std::vector<std::uint8_t> t2(8, 0xaa);

@@ -1,0 +1,62 @@
+// Batched datagram I/O on a connected, non-blocking UDP socket: one recvmmsg(2) or sendmmsg(2) moves up
+// to max_batch datagrams between the socket and caller-owned buffers (PacketSlot, the same descriptor the
+// TUN device uses, pointing into the data plane's PacketPool). The mmsghdr/iovec arrays are allocated once
+// here, so a batch costs no allocation. Nothing throws and nothing is logged: results are counts, and what
+// went wrong is counted.
+#pragma once
+#include "platform/tun_device.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+namespace ikevpn::platform {
+
+struct UdpBatchCounters {
+    std::uint64_t received = 0;        // datagrams received
+    std::uint64_t sent = 0;            // datagrams the kernel accepted
+    std::uint64_t truncated = 0;       // received datagrams longer than their slot (handed out with length 0)
+    std::uint64_t receive_errors = 0;  // hard receive errors (e.g. ECONNREFUSED after an ICMP unreachable)
+    std::uint64_t send_errors = 0;     // datagrams the kernel refused (consumed, not retried)
+};
+
+class UdpBatch {
+public:
+    static constexpr std::size_t max_batch = 64;
+
+    // `fd` stays owned by the caller and must outlive this object; it should be connected (the messages
+    // carry no address) and non-blocking.
+    explicit UdpBatch(int fd) noexcept : fd_(fd) {}
+    UdpBatch(const UdpBatch&) = delete;
+    UdpBatch& operator=(const UdpBatch&) = delete;
+
+    // Receives up to min(slots.size(), max_batch) datagrams into slots[0..n) (each up to slot.capacity
+    // bytes; `length` is set) and returns n. 0 means nothing was waiting (EAGAIN) or a hard error, which
+    // is counted and kept in last_error(). n < the slots offered means the socket was drained or an error
+    // is pending (reported by the next call), so an edge-triggered reactor may wait again. A truncated
+    // datagram is handed out with length 0.
+    std::size_t receive(std::span<PacketSlot> slots) noexcept;
+
+    // Sends slots in order (`length` bytes each), in sendmmsg calls of up to max_batch, and returns how
+    // many were consumed. It stops early only on EAGAIN (the socket buffer is full: wait for writability
+    // and offer the rest again, or drop it). A datagram the kernel refuses for another reason (EMSGSIZE,
+    // ECONNREFUSED, ...) is consumed and counted in send_errors. (A qdisc drop, ENOBUFS, is reported as
+    // success by UDP unless IP_RECVERR is set, so it is not retried either.)
+    std::size_t send(std::span<const PacketSlot> slots) noexcept;
+
+    int fd() const noexcept { return fd_; }
+    int last_error() const noexcept { return last_error_; }
+    const UdpBatchCounters& counters() const noexcept { return counters_; }
+
+private:
+    int fd_;
+    int last_error_ = 0;
+    UdpBatchCounters counters_;
+    std::array<::mmsghdr, max_batch> messages_{};
+    std::array<::iovec, max_batch> iovecs_{};
+};
+
+}  // namespace ikevpn::platform

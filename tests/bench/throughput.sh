@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR disable=SC2119  # lab helpers take optional arguments
+# tests/bench/throughput.sh — data-plane throughput, one run, every comparison (issue 4). Run as root.
+#
+# iperf3, one TCP stream, BENCH_SECONDS (default 10) per direction ("up" = client/initiator → server,
+# "down" = the same with -R), through:
+#   (a) ikevpn connect  ↔ strongSwan gateway (lab.sh: client ns → host ns behind the gateway)
+#   (b) strongSwan's own client (kernel-libipsec charon) ↔ the same gateway
+#   (c) an ikevpn pair: two `ikevpn bench-peer` (static keys, no IKE) in two namespaces over one veth
+#   (d) the plain path: the same veth, no tunnel
+#   (e) a wireguard-go pair over the same veth
+# for AES-128-GCM and ChaCha20-Poly1305 in (a), (b), (c) ("n/a" where ikevpn does not support it).
+# For the userspace processes it also reports CPU seconds per GB moved (utime+stime from /proc/PID/stat
+# before and after each run, over the bytes iperf3 moved) and peak RSS (VmHWM).
+#
+# A benchmark, not a test: it never asserts a time. Exit 0 when the table was printed, 77 when a tool is
+# missing, 1 when the setup itself failed. Only documentation/benchmark address ranges inside namespaces it
+# creates; everything it starts is stopped by PID on exit.
+#
+# Environment: IKEVPN (binary; default: build it release-optimized in BENCH_BUILD_DIR, default
+# build-throughput), BENCH_SECONDS, BENCH_CIPHERS (default "aes128gcm16 chacha20poly1305"), BENCH_CASES
+# (default "a b c d e"), BENCH_KEEP=DIR (keep iperf3 JSON and logs there), LAB_KEEP=1 (keep lab logs).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=../interop/lab.sh
+source "$root/tests/interop/lab.sh"
+
+BENCH_SECONDS="${BENCH_SECONDS:-10}"
+BENCH_CIPHERS="${BENCH_CIPHERS:-aes128gcm16 chacha20poly1305}"
+BENCH_CASES="${BENCH_CASES:-a b c d e}"
+BENCH_PORT=5201
+NS_A="${LAB_PREFIX}-pa"
+NS_B="${LAB_PREFIX}-pb"
+PAIR_A_IP=198.18.0.1  # RFC 2544 benchmarking range (198.18.0.0/15)
+PAIR_B_IP=198.18.0.2
+ESP_A_IP=198.18.1.1
+ESP_B_IP=198.18.1.2
+WG_A_IP=198.18.2.1
+WG_B_IP=198.18.2.2
+WG_A_IF="wb$$a"  # wireguard-go's UAPI socket is /var/run/wireguard/<name>.sock: names must be unique
+WG_B_IF="wb$$b"
+CLK_TCK=$(getconf CLK_TCK)
+
+declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=()
+BENCH_PIDS=()
+
+bench_log() { printf 'bench: %s\n' "$*" >&2; }
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "SKIP: needs root (network namespaces, TUN devices)"
+    exit 77
+fi
+lab_require_root_and_tools iperf3 jq swanctl ss "$LAB_CHARON"
+
+# ---------------------------------------------------------------- the binary
+if [[ -z ${IKEVPN:-} ]]; then
+    build_dir="${BENCH_BUILD_DIR:-$root/build-throughput}"
+    if [[ ! -f $build_dir/build.ninja ]]; then
+        meson setup "$build_dir" "$root" --buildtype=release >&2
+    fi
+    ninja -C "$build_dir" client/ikevpn >&2
+    IKEVPN="$build_dir/client/ikevpn"
+fi
+[[ -x $IKEVPN ]] || { echo "SKIP: no ikevpn binary at $IKEVPN"; exit 77; }
+# shellcheck source=../interop/ikevpn.sh
+source "$root/tests/interop/ikevpn.sh"
+
+# ---------------------------------------------------------------- process helpers
+bench_start() {  # bench_start LOG CMD... — background job, PID in BENCH_PID and BENCH_PIDS
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 </dev/null &
+    BENCH_PID=$!
+    BENCH_PIDS+=("$BENCH_PID")
+}
+
+bench_stop() {  # bench_stop PID... — zombie-aware TERM/KILL (lab_stop_pid)
+    local pid
+    for pid in "$@"; do lab_stop_pid "$pid"; done
+}
+
+bench_cleanup() {
+    local pid ns
+    ikevpn_stop
+    for pid in "${BENCH_PIDS[@]}"; do lab_stop_pid "$pid"; done
+    BENCH_PIDS=()
+    for ns in "$NS_A" "$NS_B"; do
+        [[ -e /run/netns/$ns ]] || continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do lab_stop_pid "$pid"; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    lab_down
+}
+trap bench_cleanup EXIT
+trap 'exit 1' INT TERM
+
+cpu_ticks() {  # cpu_ticks PID... — summed utime+stime in clock ticks
+    local pid stat total=0 f
+    for pid in "$@"; do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        read -r -a f <<<"${stat##*) }"  # f[0] is field 3 (state): utime is field 14, stime 15
+        total=$((total + f[11] + f[12]))
+    done
+    echo "$total"
+}
+
+peak_rss_kib() {  # peak_rss_kib PID... — the largest VmHWM
+    local pid kib max=0
+    for pid in "$@"; do
+        kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        ((${kib:-0} > max)) && max=$kib
+    done
+    echo "$max"
+}
+
+wait_listening() {  # wait_listening NS PORT
+    local i
+    for ((i = 0; i < 50; i++)); do
+        ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# measure KEY NS SERVER_IP PIDS... — iperf3 up and down; fills GBPS/CPU[KEY,up|down].
+measure() {
+    local key=$1 ns=$2 server=$3 dir json before after bytes reverse
+    shift 3
+    for dir in up down; do
+        reverse=()
+        [[ $dir == up ]] || reverse=(-R)
+        json="$OUT/iperf-${key//,/-}-$dir.json"
+        before=$(cpu_ticks "$@")
+        if ! timeout $((BENCH_SECONDS + 30)) ip netns exec "$ns" iperf3 -c "$server" -p "$BENCH_PORT" \
+            -t "$BENCH_SECONDS" --connect-timeout 5000 -J "${reverse[@]}" >"$json" 2>&1; then
+            GBPS[$key,$dir]=fail
+            bench_log "$key $dir: iperf3 failed: $(jq -r '.error? // empty' "$json" 2>/dev/null | head -c 200)"
+            continue
+        fi
+        after=$(cpu_ticks "$@")
+        bytes=$(jq '.end.sum_received.bytes' "$json")
+        GBPS[$key,$dir]=$(jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' "$json")
+        if (($# > 0)) && ((bytes > 0)); then
+            CPU[$key,$dir]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v b="$bytes" \
+                'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')
+        fi
+        bench_log "$key $dir: ${GBPS[$key,$dir]} Gbit/s, $bytes bytes, $(jq '.end.sum_sent.retransmits // 0' \
+            "$json") retransmits, CPU ${CPU[$key,$dir]:-n/a} s/GB"
+    done
+    (($# == 0)) || RSS[$key]=$(($(peak_rss_kib "$@") / 1024))
+}
+
+# ---------------------------------------------------------------- (a) ikevpn ↔ strongSwan gateway
+engine_supports() {  # engine_supports CIPHER — `bench-peer --check` with throwaway keys
+    local cipher=$1 bytes=20 cfg
+    [[ $cipher == aes128gcm16 ]] || bytes=36
+    cfg="$OUT/check-$cipher.json"
+    write_peer_config "$cfg" "$cipher" 1 "$(rand_hex "$bytes")" "$(rand_hex "$bytes")"
+    "$IKEVPN" bench-peer --check "$cfg" >"$OUT/check-$cipher.log" 2>&1
+}
+
+case_a() {
+    local cipher=$1 key=a,$1 dir="$OUT/a-$1"
+    WHO[$key]="ikevpn"
+    if ! engine_supports "$cipher"; then NOTE[$key]="n/a:engine"; return 0; fi
+    ikevpn_write_profile "$dir" ".esp = [\"$cipher\"]"
+    ikevpn_start "$dir"
+    BENCH_PIDS+=("$IKEVPN_PID")
+    if ! ikevpn_wait_event connected 20; then
+        NOTE[$key]="n/a:connect"
+        bench_log "(a) $cipher: $(grep -m1 'error' "$dir/stderr.log" || tail -n1 "$dir/stderr.log")"
+        ikevpn_stop
+        return 0
+    fi
+    measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$IKEVPN_PID"
+    ikevpn_ctl disconnect >/dev/null 2>&1 || true
+    ikevpn_wait_exit 10 || ikevpn_stop
+}
+
+# ---------------------------------------------------------------- (b) strongSwan client ↔ gateway
+case_b() {
+    local cipher=$1 key=b,$1 dir="$OUT/b-$1"
+    WHO[$key]="charon"
+    lab_write_charon_dir "$dir"
+    cat >"$dir/swanctl/swanctl.conf" <<EOF
+connections {
+    base {
+        version = 2
+        remote_addrs = $LAB_GATEWAY_IP
+        vips = 0.0.0.0
+        encap = yes
+        proposals = aes256gcm16-prfsha384-x25519
+        local {
+            auth = psk
+            id = client@example.com
+        }
+        remote {
+            auth = psk
+            id = gw.example.com
+        }
+        children {
+            base {
+                remote_ts = $LAB_HOST_NET
+                esp_proposals = $cipher
+            }
+        }
+    }
+}
+secrets {
+    ike-base {
+        secret = "$PSK"
+    }
+}
+EOF
+    chmod 600 "$dir/swanctl/swanctl.conf"
+    lab_start_charon "$LAB_NS_CLIENT" "$dir" || { NOTE[$key]="n/a:charon"; return 0; }
+    local pid=$LAB_CHARON_PID
+    lab_swanctl "$dir" --load-all --noprompt >/dev/null
+    if ! timeout 20 bash -c "SWANCTL_DIR='$dir/swanctl' swanctl --initiate --child base \
+            --uri 'unix://$dir/run/charon.vici' >'$dir/initiate.out' 2>&1" ||
+        ! grep -q "CHILD_SA base{.*} established" "$dir/initiate.out"; then
+        NOTE[$key]="n/a:connect"
+    else
+        measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$pid"
+        lab_swanctl "$dir" --terminate --ike base >/dev/null 2>&1 || true
+    fi
+    bench_stop "$pid"
+}
+
+# ---------------------------------------------------------------- the pair namespaces
+pair_up() {
+    local ns
+    for ns in "$NS_A" "$NS_B"; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+    done
+    ip -n "$NS_A" link add p-b type veth peer name p-a netns "$NS_B"
+    ip -n "$NS_A" addr add "$PAIR_A_IP/24" dev p-b
+    ip -n "$NS_B" addr add "$PAIR_B_IP/24" dev p-a
+    ip -n "$NS_A" link set p-b up
+    ip -n "$NS_B" link set p-a up
+    bench_start "$OUT/iperf3-server-pair.log" ip netns exec "$NS_B" iperf3 -s -p "$BENCH_PORT"
+    wait_listening "$NS_B" "$BENCH_PORT"
+}
+
+rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+# write_peer_config FILE CIPHER SIDE(1|2) KEY_IN KEY_OUT
+write_peer_config() {
+    local file=$1 cipher=$2 side=$3 me=$ESP_A_IP peer=$ESP_B_IP peer_outer=$PAIR_B_IP spi_in=0x1001 spi_out=0x1002
+    if [[ $side == 2 ]]; then
+        me=$ESP_B_IP peer=$ESP_A_IP peer_outer=$PAIR_A_IP spi_in=0x1002 spi_out=0x1001
+    fi
+    (umask 077 && cat >"$file" <<EOF
+{ "tun": { "name": "bench0", "mtu": 1400 }, "address": "$me/32", "routes": ["$peer/32"],
+  "local_port": 4500, "peer": "$peer_outer:4500", "spi_in": "$spi_in", "spi_out": "$spi_out",
+  "esp": "$cipher", "key_in": "$4", "key_out": "$5" }
+EOF
+    )
+}
+
+wait_log_line() {  # wait_log_line FILE PATTERN PID SECONDS
+    local deadline=$((SECONDS + $4))
+    while ((SECONDS < deadline)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        lab_pid_alive "$3" || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- (c) ikevpn pair
+case_c() {
+    local cipher=$1 key=c,$1 bytes=20 k1 k2 pa pb
+    WHO[$key]="2x ikevpn"
+    [[ $cipher == aes128gcm16 ]] || bytes=36
+    if ! engine_supports "$cipher"; then NOTE[$key]="n/a:engine"; return 0; fi
+    k1=$(rand_hex "$bytes")
+    k2=$(rand_hex "$bytes")
+    write_peer_config "$OUT/peer-a-$cipher.json" "$cipher" 1 "$k1" "$k2"
+    write_peer_config "$OUT/peer-b-$cipher.json" "$cipher" 2 "$k2" "$k1"
+    bench_start "$OUT/peer-a-$cipher.log" ip netns exec "$NS_A" "$IKEVPN" bench-peer "$OUT/peer-a-$cipher.json"
+    pa=$BENCH_PID
+    bench_start "$OUT/peer-b-$cipher.log" ip netns exec "$NS_B" "$IKEVPN" bench-peer "$OUT/peer-b-$cipher.json"
+    pb=$BENCH_PID
+    if wait_log_line "$OUT/peer-a-$cipher.log" "bench-peer up" "$pa" 10 &&
+        wait_log_line "$OUT/peer-b-$cipher.log" "bench-peer up" "$pb" 10 &&
+        ip netns exec "$NS_A" ping -c1 -W2 "$ESP_B_IP" >/dev/null; then
+        measure "$key" "$NS_A" "$ESP_B_IP" "$pa" "$pb"
+    else
+        NOTE[$key]="n/a:setup"
+        tail -n 3 "$OUT/peer-a-$cipher.log" "$OUT/peer-b-$cipher.log" >&2 || true
+    fi
+    bench_stop "$pa" "$pb"
+}
+
+# ---------------------------------------------------------------- (d) plain, (e) wireguard-go
+case_d() {
+    WHO[d,plain]=""
+    measure d,plain "$NS_A" "$PAIR_B_IP"
+}
+
+case_e() {
+    local key=e,wireguard ka kb wa wb
+    WHO[$key]="2x wireguard-go"
+    if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
+        NOTE[$key]="n/a:no-wg"
+        return 0
+    fi
+    ka=$(wg genkey)
+    kb=$(wg genkey)
+    (umask 077 && echo "$ka" >"$OUT/wg-a.key" && echo "$kb" >"$OUT/wg-b.key")
+    # -f keeps it in the foreground, so the PID is wireguard-go's own (ip netns exec and env exec).
+    bench_start "$OUT/wg-a.log" ip netns exec "$NS_A" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$WG_A_IF"
+    wa=$BENCH_PID
+    bench_start "$OUT/wg-b.log" ip netns exec "$NS_B" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$WG_B_IF"
+    wb=$BENCH_PID
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ -S /var/run/wireguard/$WG_A_IF.sock && -S /var/run/wireguard/$WG_B_IF.sock ]] && break
+        sleep 0.1
+    done
+    if ip netns exec "$NS_A" wg set "$WG_A_IF" listen-port 51820 private-key "$OUT/wg-a.key" \
+            peer "$(wg pubkey <<<"$kb")" allowed-ips "$WG_B_IP/32" endpoint "$PAIR_B_IP:51820" &&
+        ip netns exec "$NS_B" wg set "$WG_B_IF" listen-port 51820 private-key "$OUT/wg-b.key" \
+            peer "$(wg pubkey <<<"$ka")" allowed-ips "$WG_A_IP/32" endpoint "$PAIR_A_IP:51820" &&
+        ip -n "$NS_A" addr add "$WG_A_IP/24" dev "$WG_A_IF" && ip -n "$NS_A" link set "$WG_A_IF" up &&
+        ip -n "$NS_B" addr add "$WG_B_IP/24" dev "$WG_B_IF" && ip -n "$NS_B" link set "$WG_B_IF" up &&
+        ip netns exec "$NS_A" ping -c1 -W3 "$WG_B_IP" >/dev/null; then
+        measure "$key" "$NS_A" "$WG_B_IP" "$wa" "$wb"
+    else
+        NOTE[$key]="n/a:setup"
+        tail -n 5 "$OUT/wg-a.log" >&2 || true
+    fi
+    bench_stop "$wa" "$wb"
+}
+
+# ---------------------------------------------------------------- the report
+cell() { echo "${GBPS[$1,$2]:-${NOTE[$1]:-n/a}}"; }
+
+ratio() {  # ratio KEY1 KEY2 DIR
+    local x=${GBPS[$1,$3]:-} y=${GBPS[$2,$3]:-}
+    if [[ $x =~ ^[0-9.]+$ && $y =~ ^[0-9.]+$ ]] && awk -v y="$y" 'BEGIN { exit !(y > 0) }'; then
+        awk -v x="$x" -v y="$y" 'BEGIN { printf "%.3f", x / y }'
+    else
+        echo "n/a"
+    fi
+}
+
+report() {
+    local label key row cipher
+    local -A labels=([a]="(a) ikevpn client <-> strongSwan gw" [b]="(b) strongSwan client <-> strongSwan gw"
+        [c]="(c) ikevpn pair (bench-peer)" [d]="(d) plain veth, no tunnel" [e]="(e) wireguard-go pair")
+    echo
+    echo "ikevpn throughput: iperf3 -t $BENCH_SECONDS, 1 TCP stream; up = client->server, down = -R"
+    echo "$(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ), ikevpn $("$IKEVPN" --version 2>/dev/null | awk '{print $2}')"
+    printf '%-40s %-17s %10s %10s  %-16s %9s %9s %8s\n' case cipher "up Gb/s" "down Gb/s" "CPU of" "s/GB up" \
+        "s/GB dn" "RSS MiB"
+    for row in "${ROWS[@]}"; do
+        key=$row
+        label=${labels[${key%%,*}]}
+        cipher=${key#*,}
+        case $cipher in plain) cipher="-" ;; wireguard) cipher="chacha20poly1305" ;; esac
+        printf '%-40s %-17s %10s %10s  %-16s %9s %9s %8s\n' "$label" "$cipher" "$(cell "$key" up)" \
+            "$(cell "$key" down)" "${WHO[$key]:--}" "${CPU[$key,up]:--}" "${CPU[$key,down]:--}" "${RSS[$key]:--}"
+    done
+    echo
+    echo "ratios (up / down)"
+    local c
+    for c in $BENCH_CIPHERS; do
+        printf '%-44s %-17s %s / %s\n' "(c)/(d) ikevpn pair vs plain" "$c" "$(ratio "c,$c" d,plain up)" \
+            "$(ratio "c,$c" d,plain down)"
+        printf '%-44s %-17s %s / %s\n' "(c)/(b) ikevpn pair vs strongSwan" "$c" "$(ratio "c,$c" "b,$c" up)" \
+            "$(ratio "c,$c" "b,$c" down)"
+        printf '%-44s %-17s %s / %s\n' "(c)/(e) ikevpn pair vs wireguard-go" "$c" "$(ratio "c,$c" e,wireguard up)" \
+            "$(ratio "c,$c" e,wireguard down)"
+        printf '%-44s %-17s %s / %s\n' "(a)/(b) ikevpn client vs strongSwan client" "$c" \
+            "$(ratio "a,$c" "b,$c" up)" "$(ratio "a,$c" "b,$c" down)"
+    done
+    echo "CPU s/GB: utime+stime of the named processes (summed for pairs) per 10^9 bytes received by iperf3;"
+    echo "RSS: peak VmHWM of the largest of them. n/a:engine = this build's ESP engine lacks the transform (bench-peer --check)."
+}
+
+# ---------------------------------------------------------------- main
+if [[ -n ${BENCH_KEEP:-} ]]; then
+    OUT=$BENCH_KEEP
+    mkdir -p "$OUT"
+else
+    OUT=$(mktemp -d "${TMPDIR:-/tmp}/ikevpn-bench.XXXXXX")
+    trap 'bench_cleanup; rm -rf -- "$OUT"' EXIT
+fi
+PSK="bench-$(rand_hex 12)"
+LAB_PSK=$PSK
+ROWS=()
+bench_log "ikevpn $IKEVPN, ${BENCH_SECONDS}s per direction, cases: $BENCH_CASES, ciphers: $BENCH_CIPHERS"
+
+if [[ $BENCH_CASES == *a* || $BENCH_CASES == *b* ]]; then
+    lab_up
+    lab_start_gateway --psk "$PSK" \
+        --esp "aes256gcm16-aes128gcm16-chacha20poly1305, aes256gcm16-aes128gcm16-chacha20poly1305-x25519-ecp256, default"
+    bench_start "$OUT/iperf3-server-host.log" ip netns exec "$LAB_NS_HOST" iperf3 -s -p "$BENCH_PORT"
+    wait_listening "$LAB_NS_HOST" "$BENCH_PORT"
+fi
+for cipher in $BENCH_CIPHERS; do
+    for letter in a b; do
+        [[ $BENCH_CASES == *$letter* ]] || continue
+        ROWS+=("$letter,$cipher")
+        "case_$letter" "$cipher" || NOTE[$letter,$cipher]="n/a:error"
+    done
+done
+if [[ $BENCH_CASES =~ [cde] ]]; then
+    pair_up
+    for cipher in $BENCH_CIPHERS; do
+        [[ $BENCH_CASES == *c* ]] || continue
+        ROWS+=("c,$cipher")
+        case_c "$cipher" || NOTE[c,$cipher]="n/a:error"
+    done
+    if [[ $BENCH_CASES == *d* ]]; then ROWS+=("d,plain"); case_d || NOTE[d,plain]="n/a:error"; fi
+    if [[ $BENCH_CASES == *e* ]]; then ROWS+=("e,wireguard"); case_e || NOTE[e,wireguard]="n/a:error"; fi
+fi
+report | tee "$OUT/table.txt"
+[[ -z ${BENCH_KEEP:-} ]] || bench_log "iperf3 JSON, logs and table kept in $OUT"
