@@ -1,5 +1,6 @@
 // `ikevpn bench-peer`: config parsing and the run loop of a manually keyed ESP peer (benchmarks only; see
 // manual_peer.hpp for why this must never protect real traffic).
+#include "client/asio_address.hpp"
 #include "client/manual_peer.hpp"
 
 #include "client/data_path.hpp"
@@ -213,17 +214,6 @@ std::vector<msg::TrafficSelector> any_selectors() {
     v6.start_address = Bytes(16, 0x00);
     v6.end_address = Bytes(16, 0xff);
     return {v4, v6};
-}
-
-asio::ip::address to_asio(const IpAddress& a) {
-    if (a.is_v4()) {
-        asio::ip::address_v4::bytes_type b;
-        std::copy(a.bytes().begin(), a.bytes().end(), b.begin());
-        return asio::ip::address_v4(b);
-    }
-    asio::ip::address_v6::bytes_type b;
-    std::copy(a.bytes().begin(), a.bytes().end(), b.begin());
-    return asio::ip::address_v6(b);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The connect session: one io_context runs the negotiator's driver, the control socket and (for now) the
 // packet path. core::IkeSession decides; this file only performs its actions and feeds it events.
+#include "client/asio_address.hpp"
 #include "client/session.hpp"
 
 #include "client/control_socket.hpp"
@@ -36,17 +37,6 @@ std::string endpoint_text(const std::string& address, bool v6, std::uint16_t por
 }
 std::string endpoint_text(const asio::ip::udp::endpoint& e) {
     return endpoint_text(e.address().to_string(), e.address().is_v6(), e.port());
-}
-
-asio::ip::address to_asio(const IpAddress& a) {
-    if (a.is_v4()) {
-        asio::ip::address_v4::bytes_type b;
-        std::copy(a.bytes().begin(), a.bytes().end(), b.begin());
-        return asio::ip::address_v4(b);
-    }
-    asio::ip::address_v6::bytes_type b;
-    std::copy(a.bytes().begin(), a.bytes().end(), b.begin());
-    return asio::ip::address_v6(b);
 }
 
 class Session {

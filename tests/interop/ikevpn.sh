@@ -132,3 +132,17 @@ ikevpn_run_foreground() {
 client_rules() { lab_exec_client ip rule show; lab_exec_client ip -6 rule show; }
 client_tun_routes() { lab_exec_client ip route show table all | grep -w ikevpn0 || true; }
 client_has_link() { lab_exec_client ip link show dev "$1" >/dev/null 2>&1; }
+
+# ikevpn_test_traps — the usual traps of an ikevpn interop test: stop the client and take the lab down on
+# exit, whatever the exit path.
+ikevpn_test_traps() {
+    trap 'ikevpn_stop; lab_down' EXIT
+    trap 'exit 1' INT TERM
+}
+
+# Called by check_fatal before it ends a test: the client's and the gateway's logs explain the failure.
+# A test may define its own after sourcing this file.
+checks_on_fatal() {
+    ikevpn_dump_logs
+    lab_gateway_log_tail
+}

@@ -15,16 +15,7 @@ source "$here/ikevpn.sh"
 lab_require_root_and_tools swanctl ping jq "$LAB_CHARON"
 ikevpn_require
 
-cleanup() {
-    ikevpn_stop
-    lab_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-checks_on_fatal() {
-    ikevpn_dump_logs
-    lab_gateway_log_tail
-}
+ikevpn_test_traps
 
 rekey_seconds=6
 ping_seconds=22

@@ -67,17 +67,7 @@ for v in "${variants[@]}"; do
 done
 ((${#variants[@]} > 0)) || { echo "FAIL: ESP_TRANSFORMS is empty"; exit 1; }
 
-cleanup() {
-    ikevpn_stop
-    lab_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-checks_on_fatal() {
-    ikevpn_dump_logs
-    lab_gateway_log_tail
-}
+ikevpn_test_traps
 
 # The gateway's CHILD SA, one `key=value` token per field, from `swanctl --list-sas --raw`.
 gw_child_raw() { lab_gateway_sas --raw 2>/dev/null | sed -n 's/.*child-sas {//p' | head -n 1; }

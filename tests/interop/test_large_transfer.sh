@@ -20,17 +20,7 @@ TRANSFER_LIMIT="${TRANSFER_LIMIT:-120}"
 lab_require_root_and_tools swanctl ping jq socat ss sha256sum "$LAB_CHARON"
 ikevpn_require
 
-cleanup() {
-    ikevpn_stop
-    lab_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-checks_on_fatal() {
-    ikevpn_dump_logs
-    lab_gateway_log_tail
-}
+ikevpn_test_traps
 
 lab_up
 lab_start_gateway

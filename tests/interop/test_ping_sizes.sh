@@ -24,17 +24,7 @@ TCP_MIB=5
 lab_require_root_and_tools swanctl ping jq socat ss sha256sum "$LAB_CHARON"
 ikevpn_require
 
-cleanup() {
-    ikevpn_stop
-    lab_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-checks_on_fatal() {
-    ikevpn_dump_logs
-    lab_gateway_log_tail
-}
+ikevpn_test_traps
 
 # ping_df_refused SIZE — a DF ping larger than the TUN MTU must fail locally and quickly, naming the cause.
 ping_df_refused() {

@@ -14,17 +14,7 @@ source "$here/ikevpn.sh"
 lab_require_root_and_tools swanctl ping jq "$LAB_CHARON"
 ikevpn_require
 
-cleanup() {
-    ikevpn_stop
-    lab_down
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-checks_on_fatal() {
-    ikevpn_dump_logs
-    lab_gateway_log_tail
-}
+ikevpn_test_traps
 
 vip_in_pool() { [[ $1 =~ ^203\.0\.113\.([0-9]{1,3})$ ]] && ((BASH_REMATCH[1] <= 255)); }
 remote_is_gateway() { jq -e --arg gw "$LAB_GATEWAY_IP:" '.remote | startswith($gw)' <<<"$1" >/dev/null; }
