@@ -182,50 +182,14 @@ case_a() {
 case_b() {
     local cipher=$1 key=b,$1 dir="$OUT/b-$1"
     WHO[$key]="charon"
-    lab_write_charon_dir "$dir"
-    cat >"$dir/swanctl/swanctl.conf" <<EOF
-connections {
-    base {
-        version = 2
-        remote_addrs = $LAB_GATEWAY_IP
-        vips = 0.0.0.0
-        encap = yes
-        proposals = aes256gcm16-prfsha384-x25519
-        local {
-            auth = psk
-            id = client@example.com
-        }
-        remote {
-            auth = psk
-            id = gw.example.com
-        }
-        children {
-            base {
-                remote_ts = $LAB_HOST_NET
-                esp_proposals = $cipher
-            }
-        }
-    }
-}
-secrets {
-    ike-base {
-        secret = "$PSK"
-    }
-}
-EOF
-    chmod 600 "$dir/swanctl/swanctl.conf"
-    lab_start_charon "$LAB_NS_CLIENT" "$dir" || { NOTE[$key]="n/a:charon"; return 0; }
-    local pid=$LAB_CHARON_PID
-    lab_swanctl "$dir" --load-all --noprompt >/dev/null
-    if ! timeout 20 bash -c "SWANCTL_DIR='$dir/swanctl' swanctl --initiate --child base \
-            --uri 'unix://$dir/run/charon.vici' >'$dir/initiate.out' 2>&1" ||
-        ! grep -q "CHILD_SA base{.*} established" "$dir/initiate.out"; then
+    if ! lab_connect_strongswan_client "$dir" "$PSK" "$cipher"; then
         NOTE[$key]="n/a:connect"
+        [[ $LAB_CHARON_PID != 0 ]] || { NOTE[$key]="n/a:charon"; return 0; }
     else
-        measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$pid"
+        measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$LAB_CHARON_PID"
         lab_swanctl "$dir" --terminate --ike base >/dev/null 2>&1 || true
     fi
-    bench_stop "$pid"
+    bench_stop "$LAB_CHARON_PID"
 }
 
 # ---------------------------------------------------------------- the pair namespaces

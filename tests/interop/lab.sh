@@ -15,6 +15,11 @@
 #                            g-host 198.51.100.1/24 <--------> h-gw 198.51.100.2/24 (default via .1)
 #   virtual IP pool 203.0.113.0/24, pushed DNS server 198.51.100.53
 #
+# With LAB_IPV6=1 (set before lab_up) the same links also carry IPv6, and the gateway gets an IPv6 pool:
+#   c-gw 2001:db8:1::2/64 <--> g-cl 2001:db8:1::1/64
+#                              g-host 2001:db8:2::1/64 <--> h-gw 2001:db8:2::2/64 (default via 2001:db8:2::1)
+#   virtual IPv6 pool 2001:db8:3::/112, pushed DNS server 2001:db8:2::53, child local_ts + 2001:db8:2::/64
+#
 # The client has no route to 198.51.100.0/24, and the gateway drops every plain packet that it would
 # forward from the client link: a ping from the client to the host therefore proves the tunnel.
 #
@@ -35,6 +40,15 @@ LAB_GATEWAY_INNER_IP=198.51.100.1
 LAB_HOST_IP=198.51.100.2
 LAB_HOST_NET=198.51.100.0/24
 LAB_POOL_NET=203.0.113.0/24
+# IPv6 (only with LAB_IPV6=1)
+LAB_IPV6="${LAB_IPV6:-}"
+LAB_CLIENT_IP6=2001:db8:1::2
+LAB_GATEWAY_IP6=2001:db8:1::1
+LAB_GATEWAY_INNER_IP6=2001:db8:2::1
+LAB_HOST_IP6=2001:db8:2::2
+LAB_HOST_NET6=2001:db8:2::/64
+LAB_POOL_NET6=2001:db8:3::/112
+LAB_DNS6=2001:db8:2::53
 LAB_CLIENT_IF=c-gw
 LAB_GATEWAY_CLIENT_IF=g-cl
 LAB_GATEWAY_HOST_IF=g-host
@@ -99,6 +113,7 @@ lab_up() {
     ip -n "$LAB_NS_HOST" route add default via "$LAB_GATEWAY_INNER_IP"
 
     lab_exec_gateway sysctl -qw net.ipv4.ip_forward=1
+    [[ -z $LAB_IPV6 ]] || lab_up_ipv6
     # Only decrypted tunnel traffic (arriving on charon's ipsec TUN) may be forwarded; plain packets
     # from the client link are dropped. Chain "input" is empty: a hook for loss rules of other tests
     # (e.g. `lab_exec_gateway nft add rule inet lab input udp dport 4500 numgen random mod 100 < 20 drop`).
@@ -114,6 +129,17 @@ table inet lab {
 }
 EOF
     lab_log "up: namespaces $LAB_NS_CLIENT $LAB_NS_GATEWAY $LAB_NS_HOST, dir $LAB_DIR"
+}
+
+# lab_up_ipv6 — the IPv6 half of lab_up (LAB_IPV6=1). nodad: the addresses are usable at once. The
+# forward chain's drop rule is in an `inet` table, so it closes the plain IPv6 path as well.
+lab_up_ipv6() {
+    ip -n "$LAB_NS_CLIENT" addr add "$LAB_CLIENT_IP6/64" dev "$LAB_CLIENT_IF" nodad
+    ip -n "$LAB_NS_GATEWAY" addr add "$LAB_GATEWAY_IP6/64" dev "$LAB_GATEWAY_CLIENT_IF" nodad
+    ip -n "$LAB_NS_GATEWAY" addr add "$LAB_GATEWAY_INNER_IP6/64" dev "$LAB_GATEWAY_HOST_IF" nodad
+    ip -n "$LAB_NS_HOST" addr add "$LAB_HOST_IP6/64" dev "$LAB_HOST_IF" nodad
+    ip -n "$LAB_NS_HOST" -6 route add default via "$LAB_GATEWAY_INNER_IP6"
+    lab_exec_gateway sysctl -qw net.ipv6.conf.all.forwarding=1
 }
 
 # lab_pid_alive PID — true while PID exists and is not a zombie (PID 1 reaps orphans only slowly).
@@ -293,6 +319,17 @@ lab_start_gateway() {
     [[ -z $child_rekey ]] || rekey_line="rekey_time = ${child_rekey}s
                 life_time = $((child_rekey * 3))s
                 rand_time = 0s"
+    # IPv6: a second pool (charon hands out an address of each family the client asks for) and the host's
+    # IPv6 network as a second local selector.
+    local pools=lab-pool local_ts=$LAB_HOST_NET pool6_section=""
+    if [[ -n $LAB_IPV6 ]]; then
+        pools="lab-pool, lab-pool6"
+        local_ts="$LAB_HOST_NET, $LAB_HOST_NET6"
+        pool6_section="lab-pool6 {
+        addrs = $LAB_POOL_NET6
+        dns = $LAB_DNS6
+    }"
+    fi
     # encap = yes: ESP in UDP 4500 even without NAT (kernel-libipsec needs it anyway, and so does ikevpn).
     # No local_addrs: the gateway answers on every address, as MOBIKE tests need.
     cat >"$LAB_GATEWAY_DIR/swanctl/swanctl.conf" <<EOF
@@ -302,7 +339,7 @@ connections {
         proposals = $ike
         encap = yes
         mobike = $mobike
-        pools = lab-pool
+        pools = $pools
         local {
             auth = psk
             id = $id
@@ -313,7 +350,7 @@ connections {
         }
         children {
             lab {
-                local_ts = $LAB_HOST_NET
+                local_ts = $local_ts
                 esp_proposals = $esp
                 $rekey_line
             }
@@ -325,6 +362,7 @@ pools {
         addrs = $pool
         $dns_line
     }
+    $pool6_section
 }
 secrets {
     ike-lab {
@@ -386,4 +424,55 @@ lab_down() {
     fi
     LAB_DIR=""
     LAB_GATEWAY_DIR=""
+}
+
+# lab_connect_strongswan_client DIR PSK ESP_PROPOSALS — strongSwan's own client (a second charon with
+# kernel-libipsec, private mounts under DIR) in the client namespace: PSK, a virtual IP request, the host
+# network as remote_ts. Returns 0 once the CHILD SA is established (within 20 s); LAB_CHARON_PID is the
+# client charon's PID either way (0 if it did not start), and DIR/initiate.out holds swanctl's output.
+# Connect time in ms (warm daemon) is left in LAB_CLIENT_CONNECT_MS.
+LAB_CLIENT_CONNECT_MS=0
+lab_connect_strongswan_client() {
+    local dir=$1 psk=$2 esp=$3 start end
+    lab_write_charon_dir "$dir"
+    cat >"$dir/swanctl/swanctl.conf" <<EOF2
+connections {
+    base {
+        version = 2
+        remote_addrs = $LAB_GATEWAY_IP
+        vips = 0.0.0.0
+        encap = yes
+        proposals = aes256gcm16-prfsha384-x25519
+        local {
+            auth = psk
+            id = client@example.com
+        }
+        remote {
+            auth = psk
+            id = gw.example.com
+        }
+        children {
+            base {
+                remote_ts = $LAB_HOST_NET
+                esp_proposals = $esp
+            }
+        }
+    }
+}
+secrets {
+    ike-base {
+        secret = "$psk"
+    }
+}
+EOF2
+    chmod 600 "$dir/swanctl/swanctl.conf"
+    LAB_CHARON_PID=0
+    lab_start_charon "$LAB_NS_CLIENT" "$dir" || return 1
+    lab_swanctl "$dir" --load-all --noprompt >/dev/null || return 1
+    start=$(date +%s%N)
+    timeout 20 bash -c "SWANCTL_DIR='$dir/swanctl' swanctl --initiate --child base \
+        --uri 'unix://$dir/run/charon.vici' >'$dir/initiate.out' 2>&1" || true
+    end=$(date +%s%N)
+    LAB_CLIENT_CONNECT_MS=$(((end - start) / 1000000))
+    grep -q "CHILD_SA base{.*} established" "$dir/initiate.out"
 }

@@ -32,49 +32,11 @@ check "the drop came from the gateway's nftables forward rule" \
 lab_exec_client ip route del "$LAB_HOST_IP/32" via "$LAB_GATEWAY_IP"
 
 client_dir="$LAB_DIR/client"
-lab_write_charon_dir "$client_dir"
-cat >"$client_dir/swanctl/swanctl.conf" <<EOF
-connections {
-    base {
-        version = 2
-        remote_addrs = $LAB_GATEWAY_IP
-        vips = 0.0.0.0
-        encap = yes
-        proposals = aes256gcm16-prfsha384-x25519
-        local {
-            auth = psk
-            id = client@example.com
-        }
-        remote {
-            auth = psk
-            id = gw.example.com
-        }
-        children {
-            base {
-                remote_ts = $LAB_HOST_NET
-                esp_proposals = aes256gcm16
-            }
-        }
-    }
-}
-secrets {
-    ike-base {
-        secret = "$psk"
-    }
-}
-EOF
-chmod 600 "$client_dir/swanctl/swanctl.conf"
-lab_start_charon "$LAB_NS_CLIENT" "$client_dir"
-lab_swanctl "$client_dir" --load-all --noprompt >/dev/null
-
-start_ns=$(date +%s%N)
-if ! timeout 20 bash -c "SWANCTL_DIR='$client_dir/swanctl' swanctl --initiate --child base \
-        --uri 'unix://$client_dir/run/charon.vici' >'$client_dir/initiate.out' 2>&1"; then
+if ! lab_connect_strongswan_client "$client_dir" "$psk" aes256gcm16; then
     cat "$client_dir/initiate.out" >&2 || true
 fi
-end_ns=$(date +%s%N)
 check "strongSwan client established IKE and CHILD SA" grep -q "CHILD_SA base{.*} established" "$client_dir/initiate.out"
-echo "INFO: connect took $(((end_ns - start_ns) / 1000000)) ms (warm daemon)"
+echo "INFO: connect took $LAB_CLIENT_CONNECT_MS ms (warm daemon)"
 
 vip=$(lab_exec_client ip -4 -o addr show | awk '$4 ~ /^203\.0\.113\./ {sub(/\/.*/, "", $4); print $4; exit}')
 check "client got a virtual IP from 203.0.113.0/24 (${vip:-none})" test -n "$vip"
