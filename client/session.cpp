@@ -131,6 +131,8 @@ nlohmann::json Session::status() const {
     j["remote"] = endpoint_text(gateway_.to_string(), !gateway_.is_v4(), nat_t_port);
     j["nat"] = {{"local", info.nat_local}, {"remote", info.nat_remote}};
     j["virtual_ip"] = network_config_.virtual_ip ? nlohmann::json(network_config_.virtual_ip->to_string()) : nullptr;
+    j["virtual_ip6"] =
+        network_config_.virtual_ip6 ? nlohmann::json(network_config_.virtual_ip6->to_string()) : nullptr;
     j["dns"] = nlohmann::json::array();
     for (const auto& d : network_config_.dns) j["dns"].push_back(d.to_string());
     nlohmann::json ike = {{"spi_i", info.spi_i}, {"spi_r", info.spi_r}, {"encryption", info.encryption},
@@ -200,14 +202,12 @@ void Session::apply_network(const core::NetworkConfig& config) {
         platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name);
         network_ = std::make_unique<platform::LinuxNetworkBuilder>();
         network_->set_tun(tun.ifindex(), tun.name(), std::uint32_t(profile_.tun.mtu));
-        std::optional<IpAddress> source;
-        if (config.virtual_ip) {
-            network_->add_address(*config.virtual_ip, config.virtual_ip->is_v4() ? 32 : 128);
-            source = config.virtual_ip;
-        }
+        // Each family's routes leave with that family's virtual IP as source (host prefixes on the TUN).
+        if (config.virtual_ip) network_->add_address(*config.virtual_ip, 32);
+        if (config.virtual_ip6) network_->add_address(*config.virtual_ip6, 128);
         std::string route_list;
         for (const auto& route : config.routes) {
-            network_->add_route(route, source);
+            network_->add_route(route, route.address.is_v4() ? config.virtual_ip : config.virtual_ip6);
             route_list += (route_list.empty() ? "" : ", ") + route.to_string();
         }
         network_->establish();
@@ -216,7 +216,8 @@ void Session::apply_network(const core::NetworkConfig& config) {
         if (const auto& warning = data_path_->mtu_warning()) events_.warning(*warning);
         connected_ = true;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_).count();
-        const std::string vip = config.virtual_ip ? config.virtual_ip->to_string() : "none";
+        std::string vip = config.virtual_ip ? config.virtual_ip->to_string() : "none";
+        if (config.virtual_ip6) vip = (config.virtual_ip ? vip + " and " : "") + config.virtual_ip6->to_string();
         std::string dns_list;
         for (const auto& d : config.dns) dns_list += (dns_list.empty() ? "" : ", ") + d.to_string();
         events_.progress("virtual IP " + vip + " on " + tun_name + ", routes " + route_list);
@@ -225,6 +226,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
         events_.progress("connected in " + std::to_string(ms) + " ms");
         nlohmann::json event = status();
         nlohmann::json connected = {{"event", "connected"}, {"virtual_ip", event["virtual_ip"]},
+                                    {"virtual_ip6", event["virtual_ip6"]},
                                     {"dns", event["dns"]}, {"local", event["local"]}, {"remote", event["remote"]},
                                     {"routes", nlohmann::json::array()}, {"connect_ms", ms}};
         for (const auto& r : config.routes) connected["routes"].push_back(r.to_string());

@@ -56,6 +56,7 @@ void format_connection(std::string& out, const json& s) {
     if (!field(s, "local").is_null()) line(out, "local", text(s, "local") + behind("local"));
     if (!field(s, "remote").is_null()) line(out, "remote", text(s, "remote") + behind("remote"));
     line(out, "virtual ip", text(s, "virtual_ip", "none"));
+    if (field(s, "virtual_ip6").is_string()) line(out, "virtual ipv6", text(s, "virtual_ip6"));
     const auto dns = join(field(s, "dns"));
     line(out, "dns offered", dns.empty() ? "none" : dns + " (not applied)");
 }

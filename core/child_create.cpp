@@ -1,5 +1,6 @@
 #include "core/child_create.hpp"
 
+#include "core/ike_config.hpp"
 #include "core/proposal.hpp"
 
 namespace ikevpn::core {
@@ -86,9 +87,12 @@ ChildCreateTask::ChildCreateTask(const SessionConfig& config, crypto::RandomSour
 
 void ChildCreateTask::build(std::vector<msg::Payload>& payloads) {
     payloads.push_back({msg::PayloadType::sa, false, msg::SaPayload{offered_}});
-    // TSi: with a virtual IP requested, any address (the gateway narrows it to the address it assigns).
+    // TSi: with a virtual IP requested, any address of each family the tunnel carries (the gateway narrows
+    // it to the addresses it assigns).
+    const TunnelFamilies families = tunnel_families(config_);
     msg::TsPayload ts_i;
-    ts_i.selectors.push_back(selector_for(*IpPrefix::parse("0.0.0.0/0")));
+    if (families.v4) ts_i.selectors.push_back(selector_for(*IpPrefix::parse("0.0.0.0/0")));
+    if (families.v6) ts_i.selectors.push_back(selector_for(*IpPrefix::parse("::/0")));
     msg::TsPayload ts_r;
     for (const auto& net : config_.remote_networks) ts_r.selectors.push_back(selector_for(net));
     payloads.push_back({msg::PayloadType::ts_i, false, std::move(ts_i)});

@@ -1,16 +1,51 @@
 #include "core/ike_config.hpp"
 
+#include <algorithm>
+
 namespace ikevpn::core {
+
+TunnelFamilies tunnel_families(const SessionConfig& config) {
+    const auto& nets = config.remote_networks;
+    TunnelFamilies f;
+    f.v6 = std::any_of(nets.begin(), nets.end(), [](const IpPrefix& p) { return !p.address.is_v4(); });
+    f.v4 = !f.v6 || std::any_of(nets.begin(), nets.end(), [](const IpPrefix& p) { return p.address.is_v4(); });
+    return f;
+}
 
 void build_config_request(const SessionConfig& config, std::vector<msg::Payload>& payloads) {
     if (!config.request_virtual_ip) return;
+    const TunnelFamilies families = tunnel_families(config);
     msg::CpPayload cp;
     cp.cfg_type = msg::CfgType::request;
     // Empty values ask the gateway to choose (RFC 7296 §3.15.1).
-    cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), {}});
-    cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_dns), {}});
+    if (families.v4) {
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), {}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_dns), {}});
+    }
+    if (families.v6) {
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_address), {}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_dns), {}});
+    }
     payloads.push_back({msg::PayloadType::cp, false, std::move(cp)});
 }
+
+namespace {
+
+// INTERNAL_IP6_ADDRESS: "0 or 17 octets": a 16-octet address and a 1-octet prefix length
+// (RFC 7296 §3.15.1). The prefix length is ignored: the client puts the address on its TUN as /128.
+std::optional<IpAddress> ip6_address(const Bytes& value) {
+    if (value.size() != 17) return std::nullopt;
+    return IpAddress::from_bytes(ByteView(value.data(), 16));
+}
+
+// INTERNAL_IP6_DNS is 16 octets (RFC 7296 §3.15.1); libreswan 4.10 sends 17 (address + prefix length),
+// so the first 16 of 17 are accepted too.
+std::optional<IpAddress> ip6_dns(const Bytes& value) {
+    if (value.size() != 16 && value.size() != 17) return std::nullopt;
+    return IpAddress::from_bytes(ByteView(value.data(), 16));
+}
+
+}  // namespace
 
 std::optional<Failure> process_config_reply(const SessionConfig& config, const std::vector<msg::Payload>& payloads,
                                             NetworkConfig& network) {
@@ -25,14 +60,28 @@ std::optional<Failure> process_config_reply(const SessionConfig& config, const s
             case msg::CfgAttr::internal_ip4_dns:
                 if (attr.value.size() == 4) network.dns.push_back(*IpAddress::from_bytes(attr.value));
                 break;
+            case msg::CfgAttr::internal_ip6_address:
+                if (!network.virtual_ip6) network.virtual_ip6 = ip6_address(attr.value);
+                break;
+            case msg::CfgAttr::internal_ip6_dns:
+                if (auto dns = ip6_dns(attr.value)) network.dns.push_back(*dns);
+                break;
             default:
                 break;  // attributes we did not ask for are ignored (RFC 7296 §3.15.1)
             }
         }
     }
-    if (config.request_virtual_ip && !network.virtual_ip)
+    if (!config.request_virtual_ip) return std::nullopt;
+    const TunnelFamilies families = tunnel_families(config);
+    // An address of a family we did not ask for would come without routes; ignore it.
+    if (!families.v4) network.virtual_ip.reset();
+    if (!families.v6) network.virtual_ip6.reset();
+    if (network.virtual_ip || network.virtual_ip6) return std::nullopt;
+    if (families.v4 && !families.v6)
         return Failure{CloseCode::internal_address_failure, "the gateway assigned no virtual IPv4 address"};
-    return std::nullopt;
+    if (!families.v4)
+        return Failure{CloseCode::internal_address_failure, "the gateway assigned no virtual IPv6 address"};
+    return Failure{CloseCode::internal_address_failure, "the gateway assigned no virtual IP address"};
 }
 
 }  // namespace ikevpn::core

@@ -126,6 +126,21 @@ struct IkeSession::State {
         start_auth(out, now);
     }
 
+    // With both families requested the gateway may assign only one address; routes of the other family
+    // would send packets whose source the gateway's narrowed TSi does not cover.
+    std::vector<IpPrefix> without_unaddressed_families(std::vector<IpPrefix> routes, Actions& out) const {
+        if (!config.request_virtual_ip) return routes;
+        const bool has_v4 = network.virtual_ip.has_value(), has_v6 = network.virtual_ip6.has_value();
+        const auto dropped = std::remove_if(routes.begin(), routes.end(), [&](const IpPrefix& r) {
+            return r.address.is_v4() ? !has_v4 : !has_v6;
+        });
+        if (dropped != routes.end())
+            out.push_back(Progress{std::string("the gateway assigned no virtual ") + (has_v4 ? "IPv6" : "IPv4") +
+                                   " address: routing IPv" + (has_v4 ? "4" : "6") + " only"});
+        routes.erase(dropped, routes.end());
+        return routes;
+    }
+
     void on_auth_response(Actions& out, const std::vector<msg::Payload>& outer, const std::vector<msg::Payload>& inner,
                           TimePoint now) {
         pending.reset();
@@ -143,7 +158,10 @@ struct IkeSession::State {
         if (auto failure = process_config_reply(config, inner, network)) return delete_then_close(out, std::move(*failure), now);
         std::vector<IpPrefix> routes;
         if (auto failure = child_task.process(sa, inner, child, routes)) return delete_then_close(out, std::move(*failure), now);
-        network.routes = std::move(routes);
+        network.routes = without_unaddressed_families(std::move(routes), out);
+        if (network.routes.empty())
+            return delete_then_close(out, {CloseCode::ts_unacceptable, "no remote network of an assigned address family"},
+                                     now);
         phase = Phase::established;
         out.push_back(CancelTimer{});
         installed = {child};

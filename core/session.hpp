@@ -35,7 +35,7 @@ struct SessionConfig {
     SecureBytes psk;
     std::vector<msg::Proposal> ike_proposals;
     std::vector<msg::Proposal> esp_proposals;
-    std::vector<IpPrefix> remote_networks;  // TSr we ask for
+    std::vector<IpPrefix> remote_networks;  // TSr we ask for; their families decide which virtual IPs we request
     bool request_virtual_ip = true;
     IpAddress gateway;                      // for NAT_DETECTION_DESTINATION_IP
     std::uint16_t ike_port = 500;
@@ -70,8 +70,9 @@ struct InstallChildSa {
     bool rekey = false;  // replaces an installed pair, which the gateway deletes shortly after
 };
 struct NetworkConfig {
-    std::optional<IpAddress> virtual_ip;
-    std::vector<IpAddress> dns;
+    std::optional<IpAddress> virtual_ip;   // IPv4 only
+    std::optional<IpAddress> virtual_ip6;  // IPv6, requested when remote_networks hold an IPv6 prefix
+    std::vector<IpAddress> dns;            // both families, in the gateway's order
     std::vector<IpPrefix> routes;  // from the narrowed TSr
 };
 struct ApplyNetworkConfig { NetworkConfig config; };

@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include <botan/hash.h>
+
 #include <functional>
 
 using namespace ikevpn;
@@ -322,4 +324,150 @@ TEST_CASE("a rekey with a proposal we cannot accept is refused without losing th
     REQUIRE(inner);
     CHECK(msg::find_notify(*inner, msg::NotifyType::child_sa_not_found));
     CHECK(h.session.info().state == "connected");
+}
+
+// ---- IPv6 inside the tunnel (RFC 7296 §3.15.1 configuration attributes, §3.13.1 selectors) ----
+
+namespace {
+
+std::vector<std::uint16_t> requested_attributes(const std::vector<msg::Payload>& inner) {
+    std::vector<std::uint16_t> types;
+    if (const auto* cp = msg::find<msg::CpPayload>(inner, msg::PayloadType::cp))
+        for (const auto& attr : cp->attributes) {
+            CHECK(attr.value.empty());  // a request leaves the choice to the gateway
+            types.push_back(attr.type);
+        }
+    return types;
+}
+
+std::vector<std::string> selector_ranges(const std::vector<msg::Payload>& inner, msg::PayloadType type) {
+    std::vector<std::string> out;
+    if (const auto* ts = msg::find<msg::TsPayload>(inner, type))
+        for (const auto& s : ts->selectors)
+            out.push_back(IpAddress::from_bytes(s.start_address)->to_string() + "-" +
+                          IpAddress::from_bytes(s.end_address)->to_string());
+    return out;
+}
+
+std::vector<std::string> route_texts(const core::NetworkConfig& config) {
+    std::vector<std::string> out;
+    for (const auto& r : config.routes) out.push_back(r.to_string());
+    return out;
+}
+
+constexpr auto ip4_address = std::uint16_t(msg::CfgAttr::internal_ip4_address);
+constexpr auto ip4_dns = std::uint16_t(msg::CfgAttr::internal_ip4_dns);
+constexpr auto ip6_address = std::uint16_t(msg::CfgAttr::internal_ip6_address);
+constexpr auto ip6_dns = std::uint16_t(msg::CfgAttr::internal_ip6_dns);
+
+}  // namespace
+
+TEST_CASE("an IPv4-only profile asks for exactly IPv4 address and DNS, with TSi 0.0.0.0/0") {
+    Harness h(make_config());
+    h.run(h.session.start(h.now));
+    CHECK(requested_attributes(h.responder.last_inner) == std::vector<std::uint16_t>{ip4_address, ip4_dns});
+    CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_i) ==
+          std::vector<std::string>{"0.0.0.0-255.255.255.255"});
+    CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_r) ==
+          std::vector<std::string>{"198.51.100.0-198.51.100.255"});
+    const auto* net = h.find<core::ApplyNetworkConfig>();
+    REQUIRE(net);
+    CHECK_FALSE(net->config.virtual_ip6);
+}
+
+TEST_CASE("an IPv6 route asks for INTERNAL_IP6_ADDRESS and DNS too and gets both families") {
+    auto config = make_config();
+    config.remote_networks.push_back(*IpPrefix::parse("2001:db8:2::/64"));
+    test::ResponderOptions options;
+    SUBCASE("16-byte INTERNAL_IP6_DNS (RFC 7296)") { options.ip6_dns_size = 16; }
+    SUBCASE("17-byte INTERNAL_IP6_DNS (libreswan 4.10)") { options.ip6_dns_size = 17; }
+    Harness h(config, options);
+    h.run(h.session.start(h.now));
+    CHECK(requested_attributes(h.responder.last_inner) ==
+          std::vector<std::uint16_t>{ip4_address, ip4_dns, ip6_address, ip6_dns});
+    CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_i) ==
+          std::vector<std::string>{"0.0.0.0-255.255.255.255", "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"});
+    CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_r) ==
+          std::vector<std::string>{"198.51.100.0-198.51.100.255", "2001:db8:2::-2001:db8:2:0:ffff:ffff:ffff:ffff"});
+    const auto* net = h.find<core::ApplyNetworkConfig>();
+    REQUIRE(net);
+    REQUIRE(net->config.virtual_ip);
+    CHECK(net->config.virtual_ip->to_string() == "203.0.113.7");
+    REQUIRE(net->config.virtual_ip6);
+    CHECK(net->config.virtual_ip6->to_string() == "2001:db8:3::7");
+    REQUIRE(net->config.dns.size() == 2);
+    CHECK(net->config.dns[0].to_string() == "198.51.100.53");
+    CHECK(net->config.dns[1].to_string() == "2001:db8:2::53");
+    CHECK(route_texts(net->config) == std::vector<std::string>{"198.51.100.0/24", "2001:db8:2::/64"});
+    const auto* install = h.find<core::InstallChildSa>();
+    REQUIRE(install);
+    CHECK(install->child.local_ts.size() == 2);
+    CHECK(install->child.remote_ts.size() == 2);
+    CHECK(h.session.info().state == "connected");
+}
+
+TEST_CASE("an IPv6-only profile asks for IPv6 only") {
+    auto config = make_config();
+    config.remote_networks = {*IpPrefix::parse("2001:db8:2::/64")};
+    Harness h(config);
+    h.run(h.session.start(h.now));
+    CHECK(requested_attributes(h.responder.last_inner) == std::vector<std::uint16_t>{ip6_address, ip6_dns});
+    CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_i) ==
+          std::vector<std::string>{"::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"});
+    const auto* net = h.find<core::ApplyNetworkConfig>();
+    REQUIRE(net);
+    CHECK_FALSE(net->config.virtual_ip);
+    REQUIRE(net->config.virtual_ip6);
+    CHECK(net->config.virtual_ip6->to_string() == "2001:db8:3::7");
+    CHECK(route_texts(net->config) == std::vector<std::string>{"2001:db8:2::/64"});
+}
+
+TEST_CASE("a gateway without an IPv6 pool: IPv4 still connects, IPv6-only fails clearly") {
+    test::ResponderOptions options;
+    options.offer_ip6 = false;
+    SUBCASE("both families requested: connected with IPv4 routes only") {
+        auto config = make_config();
+        config.remote_networks.push_back(*IpPrefix::parse("2001:db8:2::/64"));
+        Harness h(config, options);
+        h.run(h.session.start(h.now));
+        const auto* net = h.find<core::ApplyNetworkConfig>();
+        REQUIRE(net);
+        CHECK(net->config.virtual_ip->to_string() == "203.0.113.7");
+        CHECK_FALSE(net->config.virtual_ip6);
+        CHECK(route_texts(net->config) == std::vector<std::string>{"198.51.100.0/24"});
+        CHECK(h.session.info().state == "connected");
+    }
+    SUBCASE("IPv6 only: INTERNAL_ADDRESS_FAILURE") {
+        auto config = make_config();
+        config.remote_networks = {*IpPrefix::parse("2001:db8:2::/64")};
+        Harness h(config, options);
+        h.run(h.session.start(h.now));
+        CHECK_FALSE(h.find<core::ApplyNetworkConfig>());
+        h.fire_timer();  // the Delete of the IKE SA may still be outstanding
+        const auto* closed = h.find<core::Closed>();
+        REQUIRE(closed);
+        CHECK(closed->code == core::CloseCode::internal_address_failure);
+    }
+}
+
+TEST_CASE("an IPv6 gateway: NAT_DETECTION_DESTINATION_IP hashes the 16-byte address") {
+    auto config = make_config();
+    config.gateway = *IpAddress::parse("2001:db8:1::1");
+    Harness h(config);
+    h.run(h.session.start(h.now));
+    CHECK(h.session.info().state == "connected");
+    // RFC 7296 §2.23: SHA-1(SPIi | SPIr | IP | Port), SPIr zero in the first message.
+    REQUIRE(h.sent.size() >= 1);
+    auto first = msg::decode(h.sent.front());
+    REQUIRE(first);
+    auto sha1 = Botan::HashFunction::create_or_throw("SHA-1");
+    sha1->update(first.value().header.spi_i.data(), 8);
+    const std::uint8_t zero_spi[8] = {};
+    sha1->update(zero_spi, 8);
+    const std::uint8_t address[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    sha1->update(address, 16);
+    const std::uint8_t port[2] = {0x01, 0xf4};  // 500
+    sha1->update(port, 2);
+    const auto expected = sha1->final_stdvec();
+    CHECK(h.responder.nat_destination_hash == Bytes(expected.begin(), expected.end()));
 }

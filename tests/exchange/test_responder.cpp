@@ -66,6 +66,8 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
         reply.payloads.push_back(msg::make_notify(msg::NotifyType::invalid_ke_payload, group));
         return msg::encode(reply);
     }
+    if (const auto* natd = msg::find_notify(m.payloads, msg::NotifyType::nat_detection_destination_ip))
+        nat_destination_hash = natd->data;
     spi_i_ = m.header.spi_i;
     spi_r_ = {0x52, 0x52, 0x52, 0x52, 0x52, 0x52, 0x52, 0x52};
     init_request_.assign(raw.begin(), raw.end());
@@ -126,19 +128,54 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     child_keymat = crypto::derive_child_keymat(*prf_, keys.sk_d, nonce_i_, nonce_r_,
                                                2 * crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, key_bits));
 
-    msg::CpPayload cp{msg::CfgType::reply, {{std::uint16_t(msg::CfgAttr::internal_ip4_address), {203, 0, 113, 7}},
-                                            {std::uint16_t(msg::CfgAttr::internal_ip4_dns), {198, 51, 100, 53}}}};
-    msg::TrafficSelector vip{msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 7}, {203, 0, 113, 7}};
-    msg::TrafficSelector net{msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}};
     std::vector<msg::Payload> out{
         {msg::PayloadType::id_r, false, id_r},
         {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
-        {msg::PayloadType::cp, false, cp},
-        {msg::PayloadType::sa, false, msg::SaPayload{{chosen}}},
-        {msg::PayloadType::ts_i, false, msg::TsPayload{{vip}}},
-        {msg::PayloadType::ts_r, false, msg::TsPayload{{net}}},
     };
+    add_network_payloads(*inner, out);
     return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
+}
+
+void TestResponder::add_network_payloads(const std::vector<msg::Payload>& request,
+                                         std::vector<msg::Payload>& out) const {
+    bool asks_ip4 = false, asks_ip6 = false;
+    if (const auto* cp_request = msg::find<msg::CpPayload>(request, msg::PayloadType::cp)) {
+        for (const auto& attr : cp_request->attributes) {
+            asks_ip4 |= attr.type == std::uint16_t(msg::CfgAttr::internal_ip4_address);
+            asks_ip6 |= attr.type == std::uint16_t(msg::CfgAttr::internal_ip6_address);
+        }
+    }
+    const bool give_ip6 = asks_ip6 && options_.offer_ip6;
+    // The IPv4 answer of the original responder, unless the initiator asked for IPv6 only.
+    const bool give_ip4 = asks_ip4 || !asks_ip6;
+    msg::CpPayload cp{msg::CfgType::reply, {}};
+    std::vector<msg::TrafficSelector> ts_i, ts_r;
+    if (give_ip4) {
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), {203, 0, 113, 7}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_dns), {198, 51, 100, 53}});
+        ts_i.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 7}, {203, 0, 113, 7}});
+        ts_r.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}});
+    }
+    if (give_ip6) {
+        const Bytes vip6{0x20, 0x01, 0x0d, 0xb8, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7};
+        Bytes address = vip6;
+        address.push_back(112);  // prefix length (RFC 7296 §3.15.1)
+        Bytes dns{0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53};
+        dns.resize(options_.ip6_dns_size, 128);
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_address), address});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_dns), dns});
+        ts_i.push_back({msg::TsType::ipv6_addr_range, 0, 0, 65535, vip6, vip6});
+        Bytes first{0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, last = first;
+        std::fill(last.begin() + 8, last.end(), 0xff);
+        ts_r.push_back({msg::TsType::ipv6_addr_range, 0, 0, 65535, first, last});
+    }
+    out.push_back({msg::PayloadType::cp, false, cp});
+    const auto* sa = msg::find<msg::SaPayload>(request, msg::PayloadType::sa);
+    msg::Proposal chosen = choose(sa->proposals.front());
+    chosen.spi = {std::uint8_t(esp_spi >> 24), std::uint8_t(esp_spi >> 16), std::uint8_t(esp_spi >> 8), std::uint8_t(esp_spi)};
+    out.push_back({msg::PayloadType::sa, false, msg::SaPayload{{chosen}}});
+    out.push_back({msg::PayloadType::ts_i, false, msg::TsPayload{ts_i}});
+    out.push_back({msg::PayloadType::ts_r, false, msg::TsPayload{ts_r}});
 }
 
 Bytes TestResponder::handle_informational(const msg::Message& m, ByteView raw) {

@@ -28,6 +28,9 @@ struct ResponderOptions {
     std::optional<std::uint16_t> demand_group;  // answer INVALID_KE_PAYLOAD unless the KE uses it
     bool demand_cookie = false;
     bool corrupt_auth = false;  // send a wrong AUTH value
+    // IPv6 inside the tunnel: answered only when the CP request asks for INTERNAL_IP6_ADDRESS.
+    bool offer_ip6 = true;           // false: assign no IPv6 address (and narrow away IPv6 selectors)
+    std::size_t ip6_dns_size = 16;   // 17 sends INTERNAL_IP6_DNS with a prefix length, as libreswan 4.10 does
 };
 
 class TestResponder {
@@ -54,10 +57,13 @@ public:
     bool auth_seen_ok = false;
     unsigned requests_seen = 0;
     std::vector<msg::Payload> last_inner;  // decrypted content of the last protected request
+    Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
 
 private:
     Bytes handle_init(const msg::Message& m, ByteView raw);
     Bytes handle_auth(const msg::Message& m, ByteView raw);
+    // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
+    void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
 

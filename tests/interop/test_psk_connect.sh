@@ -18,9 +18,10 @@ ikevpn_test_traps
 
 vip_in_pool() { [[ $1 =~ ^203\.0\.113\.([0-9]{1,3})$ ]] && ((BASH_REMATCH[1] <= 255)); }
 remote_is_gateway() { jq -e --arg gw "$LAB_GATEWAY_IP:" '.remote | startswith($gw)' <<<"$1" >/dev/null; }
-vip_on_tun() { lab_exec_client ip -4 -o addr show dev ikevpn0 | grep -qw "inet $1"; }
-vip_anywhere() { lab_exec_client ip -4 -o addr show | grep -qw "inet $1"; }
-host_saw_vip() { lab_exec_host nft list chain inet seen in | grep -q 'counter packets [1-9]'; }
+# Output is captured before grep: `grep -q` in a pipe under pipefail can fail a check through SIGPIPE.
+vip_on_tun() { grep -qw "inet $1" <<<"$(lab_exec_client ip -4 -o addr show dev ikevpn0)"; }
+vip_anywhere() { grep -qw "inet $1" <<<"$(lab_exec_client ip -4 -o addr show)"; }
+host_saw_vip() { grep -q 'counter packets [1-9]' <<<"$(lab_exec_host nft list chain inet seen in)"; }
 
 lab_up
 lab_start_gateway

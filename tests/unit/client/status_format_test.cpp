@@ -87,3 +87,11 @@ TEST_CASE("unexpected shapes never throw") {
     CHECK(text.find("state: 5") != std::string::npos);
     CHECK(text.find("established") == std::string::npos);
 }
+
+TEST_CASE("an IPv6 virtual address gets its own line") {
+    auto dual = sample;
+    dual["virtual_ip6"] = "2001:db8:3::1";
+    const std::string text = format_status(dual);
+    CHECK(text.find("  virtual ip: 203.0.113.1\n  virtual ipv6: 2001:db8:3::1\n") != std::string::npos);
+    CHECK(format_status(sample).find("virtual ipv6") == std::string::npos);
+}
