@@ -189,6 +189,8 @@ void Session::perform_one(core::Action& action) {
                 if (!local_error_) apply_network(a.config);
             } else if constexpr (std::is_same_v<T, core::RemoveChildSa>) {
                 data_path_->remove(a.spi_in);
+            } else if constexpr (std::is_same_v<T, core::IkeRekeyed>) {
+                events_.emit({{"event", "rekeyed"}, {"sa", "ike"}, {"spi_i", a.spi_i}, {"spi_r", a.spi_r}});
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }

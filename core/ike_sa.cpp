@@ -11,7 +11,7 @@ msg::Header IkeSa::header(msg::ExchangeType exchange, bool response, std::uint32
     h.spi_i = spi_i;
     h.spi_r = spi_r;
     h.exchange = exchange;
-    h.flags = msg::flag_initiator | (response ? msg::flag_response : 0);
+    h.flags = std::uint8_t((original_initiator ? msg::flag_initiator : 0) | (response ? msg::flag_response : 0));
     h.message_id = message_id;
     return h;
 }

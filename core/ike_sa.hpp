@@ -33,11 +33,17 @@ struct IkeSa {
     IkeTransforms transforms;
     std::unique_ptr<crypto::Prf> prf;
     crypto::IkeKeys keys;
-    std::unique_ptr<crypto::Aead> aead_out, aead_in;  // SK_ei and SK_er: we are always the initiator
+    // SK_ei/SK_er as ours and the gateway's: we initiate the first IKE SA, but the gateway is the initiator
+    // of an IKE SA it rekeyed (RFC 7296 §2.18), and the roles of the keys and the I flag follow.
+    std::unique_ptr<crypto::Aead> aead_out, aead_in;
+    bool original_initiator = true;
     std::uint64_t iv_counter = 0;
     bool nat_local = false, nat_remote = false;
 
-    // A header for a message of ours: requests we initiate carry the Initiator flag (RFC 7296 §3.1).
+    // Whether a message came from the other end: its I flag says the opposite of our role (RFC 7296 §3.1).
+    bool from_peer(const msg::Header& h) const { return h.is_initiator() != original_initiator; }
+    bool matches(const msg::Header& h) const { return h.spi_i == spi_i && h.spi_r == spi_r; }
+    // A header for a message of ours: the original initiator sets the Initiator flag (RFC 7296 §3.1).
     msg::Header header(msg::ExchangeType exchange, bool response, std::uint32_t message_id) const;
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t message_id,
                   const std::vector<msg::Payload>& inner);

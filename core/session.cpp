@@ -9,6 +9,7 @@
 #include "core/ike_config.hpp"
 #include "core/ike_delete.hpp"
 #include "core/ike_init.hpp"
+#include "core/ike_rekey.hpp"
 #include "core/ike_sa.hpp"
 #include "core/message/rules.hpp"
 
@@ -56,6 +57,9 @@ struct IkeSession::State {
     std::optional<PendingRequest> pending;
     std::uint32_t next_message_id = 0;
     PeerRequests peer;
+    // After the gateway rekeyed the IKE SA, the old one lives on until the gateway deletes it.
+    std::optional<IkeSa> old_sa;
+    PeerRequests old_peer;
     ChildSaKeys child;                 // the current pair
     std::vector<ChildSaKeys> installed;  // every pair in the data plane (more than one during a rekey)
     NetworkConfig network;
@@ -187,7 +191,42 @@ struct IkeSession::State {
         out.push_back(SendDatagram{peer.last_response, true});
     }
 
+    void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
+        IkeRekeyAnswer answer = answer_ike_rekey(sa, config, request, random);
+        respond(out, id, msg::ExchangeType::create_child_sa, answer.response);  // still on the old SA
+        if (!answer.new_sa) return;
+        // The CHILD SAs move to the new IKE SA; its message IDs start at 0 both ways (RFC 7296 §2.18).
+        // A request of ours still waiting on the old SA is abandoned with it.
+        old_sa = std::move(sa);
+        old_peer = std::move(peer);
+        sa = std::move(*answer.new_sa);
+        peer = {};
+        next_message_id = 0;
+        pending.reset();
+        out.push_back(CancelTimer{});
+        out.push_back(IkeRekeyed{hex(sa.spi_i), hex(sa.spi_r)});
+        out.push_back(Progress{"the gateway rekeyed the IKE SA: new SPIs " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
+    }
+
+    // The old IKE SA only sees the gateway's Delete of it (and perhaps a liveness check) before it goes.
+    void on_old_sa_request(Actions& out, const msg::Message& m, ByteView raw) {
+        const std::uint32_t id = m.header.message_id;
+        if (id + 1 == old_peer.next_id && !old_peer.last_response.empty()) {
+            out.push_back(SendDatagram{old_peer.last_response, true});
+            return;
+        }
+        if (id != old_peer.next_id || m.header.exchange != msg::ExchangeType::informational) return;
+        auto inner = old_sa->unprotect(raw, m);
+        if (!inner) return;
+        const bool deleted = read_peer_deletes(*inner).ike_sa;
+        old_peer.last_response = old_sa->protect(msg::ExchangeType::informational, true, id, {});
+        old_peer.next_id = id + 1;
+        out.push_back(SendDatagram{old_peer.last_response, true});
+        if (deleted) old_sa.reset();
+    }
+
     void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
+        if (is_ike_rekey(request)) return on_ike_rekey(out, id, request);
         ChildRekeyAnswer answer = answer_child_rekey(sa, config, request, installed, random);
         respond(out, id, msg::ExchangeType::create_child_sa, answer.response);
         if (!answer.new_child) return;
@@ -260,8 +299,12 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     auto decoded = msg::decode(datagram);
     if (!decoded) return out;  // malformed: dropped (RFC 7296 §2.21.1), retransmission continues
     const auto& m = decoded.value();
-    // Messages for other IKE SAs, or claiming to come from an initiator, are not ours.
-    if (m.header.spi_i != s_->sa.spi_i || m.header.is_initiator()) return out;
+    if (s_->old_sa && s_->old_sa->matches(m.header) && s_->old_sa->from_peer(m.header)) {
+        if (!m.header.is_response()) s_->on_old_sa_request(out, m, datagram);
+        return out;
+    }
+    // Messages for other IKE SAs, or that we could have sent ourselves, are not ours.
+    if (m.header.spi_i != s_->sa.spi_i || !s_->sa.from_peer(m.header)) return out;
     if (m.header.is_response()) {
         if (s_->phase != Phase::init_sent && m.header.spi_r != s_->sa.spi_r) return out;
         s_->on_response(out, m, datagram, now);

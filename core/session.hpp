@@ -78,9 +78,10 @@ struct NetworkConfig {
 struct ApplyNetworkConfig { NetworkConfig config; };
 struct RemoveChildSa { std::uint32_t spi_in = 0; };
 struct Closed { CloseCode code = CloseCode::requested; std::string reason; };
+struct IkeRekeyed { std::string spi_i, spi_r; };  // the gateway rekeyed the IKE SA (new SPIs, hex)
 
 using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
-                            ApplyNetworkConfig, RemoveChildSa, Closed>;
+                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed>;
 using Actions = std::vector<Action>;
 
 // What `ikevpn status` shows about the IKE SA.

@@ -471,3 +471,53 @@ TEST_CASE("an IPv6 gateway: NAT_DETECTION_DESTINATION_IP hashes the 16-byte addr
     const auto expected = sha1->final_stdvec();
     CHECK(h.responder.nat_destination_hash == Bytes(expected.begin(), expected.end()));
 }
+
+TEST_CASE("an IKE SA rekey by the gateway moves the session to the new IKE SA") {
+    Harness h(make_config());
+    h.run(h.session.start(h.now));
+    REQUIRE(h.find<core::InstallChildSa>());
+    const std::string old_spi_i = h.session.info().spi_i;
+
+    auto answer = h.session.on_datagram(h.responder.make_ike_rekey_request(31), h.now);
+    Bytes response;
+    bool rekeyed = false;
+    for (auto& a : answer) {
+        if (auto* s = std::get_if<core::SendDatagram>(&a)) response = s->message;
+        rekeyed |= std::holds_alternative<core::IkeRekeyed>(a);
+    }
+    REQUIRE(rekeyed);
+    // The gateway's Delete of the old IKE SA, built before it switches to the new one.
+    msg::DeletePayload del;
+    del.protocol = msg::ProtocolId::ike;
+    const Bytes delete_old = h.responder.make_request(msg::ExchangeType::informational, {{msg::PayloadType::del, false, del}});
+    REQUIRE(h.responder.finish_ike_rekey(response));
+    CHECK(h.session.info().spi_i == "6162636465666768");
+    CHECK(h.session.info().spi_i != old_spi_i);
+
+    // A liveness check on the new SA (from its initiator, the gateway) is answered with the new keys.
+    auto dpd = h.session.on_datagram(h.responder.make_request(msg::ExchangeType::informational, {}), h.now);
+    REQUIRE(dpd.size() == 1);
+    const auto& dpd_response = std::get<core::SendDatagram>(dpd[0]).message;
+    CHECK(h.responder.open_response(dpd_response));
+    CHECK_FALSE(msg::decode_header(dpd_response).value().is_initiator());  // we are its responder now
+
+    // The old IKE SA's Delete is answered and does not end the session.
+    auto deleted = h.session.on_datagram(delete_old, h.now);
+    REQUIRE(deleted.size() == 1);
+    CHECK(std::holds_alternative<core::SendDatagram>(deleted[0]));
+    CHECK(h.session.info().state == "connected");
+
+    // Disconnect deletes the new IKE SA, without the Initiator flag.
+    auto closing = h.session.close(h.now);
+    Bytes our_delete;
+    for (auto& a : closing)
+        if (auto* s = std::get_if<core::SendDatagram>(&a)) our_delete = s->message;
+    REQUIRE_FALSE(our_delete.empty());
+    CHECK_FALSE(msg::decode_header(our_delete).value().is_initiator());
+    Bytes reply = h.responder.handle(our_delete);
+    REQUIRE_FALSE(reply.empty());
+    REQUIRE(msg::find<msg::DeletePayload>(h.responder.last_inner, msg::PayloadType::del));
+    h.run(h.session.on_datagram(reply, h.now));
+    REQUIRE(h.find<core::Closed>());
+    CHECK(h.find<core::Closed>()->code == core::CloseCode::requested);
+}

@@ -1,5 +1,7 @@
 #include "test_responder.hpp"
 
+#include <algorithm>
+
 #include "core/identity.hpp"
 #include "core/proposal.hpp"
 #include "core/sk_payload.hpp"
@@ -34,7 +36,7 @@ Bytes TestResponder::protect(msg::ExchangeType exchange, bool response, std::uin
     h.spi_i = spi_i_;
     h.spi_r = spi_r_;
     h.exchange = exchange;
-    h.flags = response ? msg::flag_response : 0;
+    h.flags = std::uint8_t((response ? msg::flag_response : 0) | (original_initiator_ ? msg::flag_initiator : 0));
     h.message_id = id;
     return core::protect_message(h, inner, *aead_out_, iv_counter_);
 }
@@ -234,6 +236,58 @@ std::optional<SecureBytes> TestResponder::rekey_keymat(ByteView response, std::s
     append(seed, rekey_nonce_);
     append(seed, nonce->data);
     return crypto::prf_plus(*prf_, keys.sk_d, seed, length);
+}
+
+Bytes TestResponder::make_ike_rekey_request(std::uint16_t group) {
+    rekey_nonce_.assign(32, 0x55);
+    msg::Proposal p = core::parse_ike_proposal("aes256gcm16-prfsha384-x25519-ecp256");
+    p.transforms.erase(std::remove_if(p.transforms.begin(), p.transforms.end(),
+                                      [&](const msg::Transform& t) { return t.type == msg::TransformType::dh && t.id != group; }),
+                       p.transforms.end());
+    new_spi_i_ = {0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68};
+    p.spi.assign(new_spi_i_.begin(), new_spi_i_.end());
+    rekey_ke_ = crypto::make_key_exchange(crypto::DhGroup(group), random_);
+    return make_request(msg::ExchangeType::create_child_sa,
+                        {{msg::PayloadType::sa, false, msg::SaPayload{{p}}},
+                         {msg::PayloadType::nonce, false, msg::NoncePayload{rekey_nonce_}},
+                         {msg::PayloadType::ke, false, msg::KePayload{group, rekey_ke_->public_value()}}});
+}
+
+bool TestResponder::finish_ike_rekey(ByteView response) {
+    auto inner = open_response(response);
+    if (!inner) return false;
+    const auto* sa = msg::find<msg::SaPayload>(*inner, msg::PayloadType::sa);
+    const auto* nonce = msg::find<msg::NoncePayload>(*inner, msg::PayloadType::nonce);
+    const auto* ke = msg::find<msg::KePayload>(*inner, msg::PayloadType::ke);
+    if (!sa || !nonce || !ke || sa->proposals.size() != 1 || sa->proposals[0].spi.size() != 8) return false;
+    auto shared = rekey_ke_->shared_secret(ke->data);
+    if (!shared) return false;
+    // SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr), computed here the way RFC 7296 §2.18 spells it.
+    Bytes seed(shared->begin(), shared->end());
+    append(seed, rekey_nonce_);
+    append(seed, nonce->data);
+    const SecureBytes skeyseed = prf_->compute(keys.sk_d, seed);
+    msg::Spi8 new_spi_r{};
+    std::copy(sa->proposals[0].spi.begin(), sa->proposals[0].spi.end(), new_spi_r.begin());
+    Bytes stream = rekey_nonce_;
+    append(stream, nonce->data);
+    append(stream, new_spi_i_);
+    append(stream, new_spi_r);
+    const std::size_t encr = crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, 256);
+    SecureBytes keymat = crypto::prf_plus(*prf_, skeyseed, stream, 3 * prf_->output_size() + 2 * encr);
+    auto at = keymat.begin();
+    keys.sk_d.assign(at, at + std::ptrdiff_t(prf_->output_size()));
+    at += std::ptrdiff_t(prf_->output_size());
+    keys.sk_ei.assign(at, at + std::ptrdiff_t(encr));
+    keys.sk_er.assign(at + std::ptrdiff_t(encr), at + std::ptrdiff_t(2 * encr));
+    // This side initiated the new IKE SA: it sends with SK_ei and receives with SK_er.
+    aead_out_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, 256, keys.sk_ei);
+    aead_in_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, 256, keys.sk_er);
+    spi_i_ = new_spi_i_;
+    spi_r_ = new_spi_r;
+    original_initiator_ = true;
+    next_own_request_ = 0;
+    return true;
 }
 
 }  // namespace ikevpn::test

@@ -49,6 +49,11 @@ public:
                                    const std::string& esp = "aes256gcm16");
     std::optional<SecureBytes> rekey_keymat(ByteView response, std::size_t length);
 
+    // IKE SA rekey started by the gateway (RFC 7296 §1.3.2): the request, then — given the initiator's
+    // response — the switch to the new IKE SA, of which this responder is now the initiator.
+    Bytes make_ike_rekey_request(std::uint16_t group);
+    bool finish_ike_rekey(ByteView response);
+
     // Values the tests compare with what the initiator derived.
     crypto::IkeKeys keys;
     SecureBytes child_keymat;
@@ -76,6 +81,8 @@ private:
     std::uint64_t iv_counter_ = 1000;
     std::uint32_t next_own_request_ = 0;
     Bytes rekey_nonce_;
+    bool original_initiator_ = false;  // becomes true once this side initiated a rekeyed IKE SA
+    msg::Spi8 new_spi_i_{};
     std::unique_ptr<crypto::KeyExchange> rekey_ke_;
 };
 

@@ -278,8 +278,8 @@ lab_charon_log_tail() {
 lab_gateway_usage() {
     cat >&2 <<'EOF'
 lab_start_gateway [--psk SECRET] [--ike PROPOSALS] [--esp PROPOSALS] [--pool CIDR] [--dns IP]
-                  [--id ID] [--mobike yes|no] [--child-rekey SECONDS]
-(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE LAB_GW_CHILD_REKEY before calling)
+                  [--id ID] [--mobike yes|no] [--child-rekey SECONDS] [--ike-rekey SECONDS]
+(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE LAB_GW_CHILD_REKEY LAB_GW_IKE_REKEY before calling)
 EOF
 }
 
@@ -293,6 +293,7 @@ lab_start_gateway() {
     local id="${LAB_GW_ID:-gw.example.com}"
     local mobike="${LAB_GW_MOBIKE:-yes}"
     local child_rekey="${LAB_GW_CHILD_REKEY:-}"
+    local ike_rekey="${LAB_GW_IKE_REKEY:-}"
     while (($# > 0)); do
         case $1 in
             --psk) psk=$2 ;;
@@ -303,6 +304,7 @@ lab_start_gateway() {
             --id) id=$2 ;;
             --mobike) mobike=$2 ;;
             --child-rekey) child_rekey=$2 ;;
+            --ike-rekey) ike_rekey=$2 ;;
             *) lab_gateway_usage; return 2 ;;
         esac
         shift 2
@@ -330,6 +332,11 @@ lab_start_gateway() {
         dns = $LAB_DNS6
     }"
     fi
+    local ike_rekey_line=""
+    # Likewise for the IKE SA (rekeyed, not reauthenticated; hard limit rekey_time + over_time).
+    [[ -z $ike_rekey ]] || ike_rekey_line="rekey_time = ${ike_rekey}s
+        over_time = $((ike_rekey * 2))s
+        rand_time = 0s"
     # encap = yes: ESP in UDP 4500 even without NAT (kernel-libipsec needs it anyway, and so does ikevpn).
     # No local_addrs: the gateway answers on every address, as MOBIKE tests need.
     cat >"$LAB_GATEWAY_DIR/swanctl/swanctl.conf" <<EOF
@@ -339,6 +346,7 @@ connections {
         proposals = $ike
         encap = yes
         mobike = $mobike
+        $ike_rekey_line
         pools = $pools
         local {
             auth = psk

@@ -1,0 +1,128 @@
+#include "core/ike_rekey.hpp"
+
+#include <algorithm>
+
+namespace ikevpn::core {
+namespace {
+
+constexpr std::size_t nonce_size = 32;
+
+bool offered(const std::vector<msg::Proposal>& ours, const msg::Transform& t) {
+    for (const auto& p : ours)
+        if (std::find(p.transforms.begin(), p.transforms.end(), t) != p.transforms.end()) return true;
+    return false;
+}
+
+// The first IKE proposal of the gateway whose every transform type we can match from the profile's IKE
+// proposals, with the DH group of its KE payload.
+std::optional<msg::Proposal> choose(const std::vector<msg::Proposal>& theirs, const std::vector<msg::Proposal>& ours,
+                                    const msg::KePayload& ke) {
+    for (const auto& p : theirs) {
+        if (p.protocol != msg::ProtocolId::ike || p.spi.size() != 8) continue;
+        msg::Proposal chosen{p.number, p.protocol, p.spi, {}};
+        bool has[6] = {}, wants[6] = {};
+        for (const auto& t : p.transforms) {
+            const auto type = std::size_t(t.type);
+            if (type >= 6) continue;
+            wants[type] = true;
+            const bool ok = offered(ours, t) && (t.type != msg::TransformType::dh || t.id == ke.group);
+            if (ok && !has[type]) {
+                has[type] = true;
+                chosen.transforms.push_back(t);
+            }
+        }
+        bool complete = has[std::size_t(msg::TransformType::encr)] && has[std::size_t(msg::TransformType::prf)] &&
+                        has[std::size_t(msg::TransformType::dh)];
+        for (std::size_t type = 1; type < 6; ++type) complete &= wants[type] == has[type];
+        if (complete) return chosen;
+    }
+    return std::nullopt;
+}
+
+msg::Payload error(msg::NotifyType type) { return msg::make_notify(type); }
+
+}  // namespace
+
+bool is_ike_rekey(const std::vector<msg::Payload>& request) {
+    const auto* sa = msg::find<msg::SaPayload>(request, msg::PayloadType::sa);
+    return sa && !sa->proposals.empty() && sa->proposals.front().protocol == msg::ProtocolId::ike;
+}
+
+IkeRekeyAnswer answer_ike_rekey(const IkeSa& old, const SessionConfig& config,
+                                const std::vector<msg::Payload>& request, crypto::RandomSource& random) {
+    IkeRekeyAnswer answer;
+    const auto* sa_payload = msg::find<msg::SaPayload>(request, msg::PayloadType::sa);
+    const auto* nonce = msg::find<msg::NoncePayload>(request, msg::PayloadType::nonce);
+    const auto* ke = msg::find<msg::KePayload>(request, msg::PayloadType::ke);
+    if (!sa_payload || !nonce || !ke) {
+        answer.response.push_back(error(msg::NotifyType::invalid_syntax));
+        return answer;
+    }
+    auto chosen = choose(sa_payload->proposals, config.ike_proposals, *ke);
+    if (!chosen) {
+        answer.response.push_back(error(msg::NotifyType::no_proposal_chosen));
+        return answer;
+    }
+    IkeSa sa;
+    sa.original_initiator = false;  // the gateway initiated the new IKE SA
+    sa.nat_local = old.nat_local;
+    sa.nat_remote = old.nat_remote;
+    std::copy(chosen->spi.begin(), chosen->spi.end(), sa.spi_i.begin());
+    do random.fill(sa.spi_r);
+    while (sa.spi_r == msg::Spi8{} || sa.spi_r == old.spi_r);
+    sa.nonce_i = nonce->data;
+    sa.nonce_r.resize(nonce_size);
+    random.fill(sa.nonce_r);
+    for (const auto& t : chosen->transforms) {
+        if (t.type == msg::TransformType::encr) {
+            sa.transforms.encr = crypto::EncrId(t.id);
+            sa.transforms.key_bits = t.key_length.value_or(0);
+        } else if (t.type == msg::TransformType::prf) {
+            sa.transforms.prf = crypto::PrfId(t.id);
+        } else if (t.type == msg::TransformType::dh) {
+            sa.transforms.dh = crypto::DhGroup(t.id);
+        }
+    }
+    auto own = crypto::make_key_exchange(sa.transforms.dh, random);
+    auto shared = own->shared_secret(ke->data);
+    if (!shared) {
+        answer.response.push_back(error(msg::NotifyType::invalid_syntax));
+        return answer;
+    }
+    // SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the old PRF (RFC 7296 §2.18), then the usual
+    // {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).
+    Bytes seed(shared->begin(), shared->end());
+    append(seed, sa.nonce_i);
+    append(seed, sa.nonce_r);
+    const SecureBytes skeyseed = old.prf->compute(old.keys.sk_d, seed);
+    sa.prf = crypto::make_prf(sa.transforms.prf);
+    Bytes stream = sa.nonce_i;
+    append(stream, sa.nonce_r);
+    append(stream, sa.spi_i);
+    append(stream, sa.spi_r);
+    const std::size_t prf_size = sa.prf->output_size();
+    const std::size_t encr_size = crypto::aead_key_material_size(sa.transforms.encr, sa.transforms.key_bits);
+    SecureBytes keymat = crypto::prf_plus(*sa.prf, skeyseed, stream, 3 * prf_size + 2 * encr_size);
+    auto take = [&, at = std::size_t(0)](std::size_t n) mutable {
+        SecureBytes out(keymat.begin() + std::ptrdiff_t(at), keymat.begin() + std::ptrdiff_t(at + n));
+        at += n;
+        return out;
+    };
+    sa.keys.sk_d = take(prf_size);
+    sa.keys.sk_ei = take(encr_size);  // no SK_ai/SK_ar: AEAD only
+    sa.keys.sk_er = take(encr_size);
+    sa.keys.sk_pi = take(prf_size);
+    sa.keys.sk_pr = take(prf_size);
+    sa.aead_out = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, sa.keys.sk_er);
+    sa.aead_in = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, sa.keys.sk_ei);
+
+    msg::Proposal accepted = *chosen;
+    accepted.spi.assign(sa.spi_r.begin(), sa.spi_r.end());
+    answer.response.push_back({msg::PayloadType::sa, false, msg::SaPayload{{accepted}}});
+    answer.response.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{sa.nonce_r}});
+    answer.response.push_back({msg::PayloadType::ke, false, msg::KePayload{std::uint16_t(sa.transforms.dh), own->public_value()}});
+    answer.new_sa = std::move(sa);
+    return answer;
+}
+
+}  // namespace ikevpn::core
