@@ -40,6 +40,19 @@ std::uint32_t read_spi(const Bytes& spi) {
 
 std::uint16_t esp_fixed_key_bits(std::uint16_t encr_id) { return encr_id == 28 ? 256 : 0; }
 
+void read_esp_transforms(const msg::Proposal& accepted, ChildSaKeys& child) {
+    for (const auto& t : accepted.transforms) {
+        if (t.type == msg::TransformType::encr) {
+            child.encr_id = t.id;
+            child.key_bits = t.key_length.value_or(esp_fixed_key_bits(t.id));
+        } else if (t.type == msg::TransformType::integ) {
+            child.integ_id = t.id;
+        } else if (t.type == msg::TransformType::esn) {
+            child.esn = t.id == 1;
+        }
+    }
+}
+
 void derive_child_keys_from_seed(const IkeSa& sa, ByteView seed, bool we_initiated, ChildSaKeys& child) {
     // KEYMAT = prf+(SK_d, seed) (RFC 7296 §2.17): "All keys for SAs carrying data from the initiator
     // to the responder are taken before SAs going from the responder to the initiator", and within one
@@ -118,16 +131,7 @@ std::optional<Failure> ChildCreateTask::process(const IkeSa& sa, const std::vect
 
     child.spi_in = spi_in_;
     child.spi_out = read_spi(accepted.spi);
-    for (const auto& t : accepted.transforms) {
-        if (t.type == msg::TransformType::encr) {
-            child.encr_id = t.id;
-            child.key_bits = t.key_length.value_or(esp_fixed_key_bits(t.id));
-        } else if (t.type == msg::TransformType::integ) {
-            child.integ_id = t.id;
-        } else if (t.type == msg::TransformType::esn) {
-            child.esn = t.id == 1;
-        }
-    }
+    read_esp_transforms(accepted, child);
     child.local_ts = ts_i->selectors;
     child.remote_ts = ts_r->selectors;
     for (const auto& ts : ts_r->selectors) {

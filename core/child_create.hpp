@@ -17,6 +17,8 @@ void derive_child_keys_from_seed(const IkeSa& sa, ByteView seed, bool we_initiat
 void derive_child_keys(const IkeSa& sa, ByteView nonce_i, ByteView nonce_r, ChildSaKeys& child);
 // The key size of transforms without a Key Length attribute (ChaCha20-Poly1305: 256), else 0.
 std::uint16_t esp_fixed_key_bits(std::uint16_t encr_id);
+// Copies the ENCR, INTEG and ESN choice of an accepted ESP proposal into `child`.
+void read_esp_transforms(const msg::Proposal& accepted, ChildSaKeys& child);
 
 class ChildCreateTask {
 public:

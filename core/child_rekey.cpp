@@ -1,6 +1,7 @@
 #include "core/child_rekey.hpp"
 
 #include "core/child_create.hpp"
+#include "core/proposal.hpp"
 
 #include <algorithm>
 
@@ -17,42 +18,18 @@ Bytes spi_bytes(std::uint32_t spi) {
     return {std::uint8_t(spi >> 24), std::uint8_t(spi >> 16), std::uint8_t(spi >> 8), std::uint8_t(spi)};
 }
 
-bool offered(const std::vector<msg::Proposal>& ours, msg::TransformType type, const msg::Transform& t) {
-    for (const auto& p : ours)
-        for (const auto& o : p.transforms)
-            if (o.type == type && o == t) return true;
-    return false;
-}
-
-// Picks, from the gateway's proposals, the first one we can accept: one ENCR (and INTEG) and ESN option of
-// the profile's ESP proposals, and — if the proposal asks for PFS — the DH group of its KE payload, which
-// must be one we implement. Returns the chosen proposal (one transform per type, SPI still the gateway's).
+// The first of the gateway's proposals we can accept: ENCR (and INTEG) and ESN of the profile's ESP
+// proposals and — if it asks for PFS — the DH group of its KE payload, which must be one we implement.
 std::optional<msg::Proposal> choose(const std::vector<msg::Proposal>& theirs, const std::vector<msg::Proposal>& ours,
                                     const msg::KePayload* ke) {
-    for (const auto& p : theirs) {
-        if (p.protocol != msg::ProtocolId::esp || p.spi.size() != 4) continue;
-        msg::Proposal chosen{p.number, p.protocol, p.spi, {}};
-        bool has[6] = {}, wants[6] = {};
-        for (const auto& t : p.transforms) {
-            const auto type = std::size_t(t.type);
-            if (type >= 6) continue;
-            wants[type] = true;
-            if (has[type]) continue;
-            bool ok = false;
-            if (t.type == msg::TransformType::dh)
-                ok = ke && ke->group == t.id && crypto::key_exchange_public_size(crypto::DhGroup(t.id)) != 0;
-            else
-                ok = offered(ours, t.type, t);
-            if (ok) {
-                has[type] = true;
-                chosen.transforms.push_back(t);
-            }
-        }
-        bool complete = true;
-        for (std::size_t type = 1; type < 6; ++type) complete &= wants[type] == has[type];
-        if (complete && has[std::size_t(msg::TransformType::encr)]) return chosen;
-    }
-    return std::nullopt;
+    auto chosen = select_proposal(theirs, msg::ProtocolId::esp, 4, [&](const msg::Transform& t) {
+        if (t.type == msg::TransformType::dh)
+            return ke && ke->group == t.id && crypto::key_exchange_public_size(crypto::DhGroup(t.id)) != 0;
+        return offers_transform(ours, t);
+    });
+    const bool has_encr = chosen && std::any_of(chosen->transforms.begin(), chosen->transforms.end(),
+                                                [](const msg::Transform& t) { return t.type == msg::TransformType::encr; });
+    return has_encr ? chosen : std::nullopt;
 }
 
 }  // namespace
@@ -98,19 +75,10 @@ ChildRekeyAnswer answer_child_rekey(const IkeSa& sa, const SessionConfig& config
         child.spi_in = read_u32(Bytes(spi, spi + 4));
     } while (child.spi_in < 256 || std::any_of(installed.begin(), installed.end(),
                                                 [&](const ChildSaKeys& c) { return c.spi_in == child.spi_in; }));
+    read_esp_transforms(*chosen, child);
     std::optional<std::uint16_t> dh;
-    for (const auto& t : chosen->transforms) {
-        if (t.type == msg::TransformType::encr) {
-            child.encr_id = t.id;
-            child.key_bits = t.key_length.value_or(esp_fixed_key_bits(t.id));
-        } else if (t.type == msg::TransformType::integ) {
-            child.integ_id = t.id;
-        } else if (t.type == msg::TransformType::esn) {
-            child.esn = t.id == 1;
-        } else if (t.type == msg::TransformType::dh) {
-            dh = t.id;
-        }
-    }
+    for (const auto& t : chosen->transforms)
+        if (t.type == msg::TransformType::dh) dh = t.id;
     // The gateway initiated this exchange: its TSi is its side, TSr ours.
     child.local_ts = ts_r->selectors;
     child.remote_ts = ts_i->selectors;

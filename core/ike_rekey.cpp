@@ -1,5 +1,7 @@
 #include "core/ike_rekey.hpp"
 
+#include "core/proposal.hpp"
+
 #include <algorithm>
 
 namespace ikevpn::core {
@@ -7,36 +9,20 @@ namespace {
 
 constexpr std::size_t nonce_size = 32;
 
-bool offered(const std::vector<msg::Proposal>& ours, const msg::Transform& t) {
-    for (const auto& p : ours)
-        if (std::find(p.transforms.begin(), p.transforms.end(), t) != p.transforms.end()) return true;
-    return false;
-}
-
 // The first IKE proposal of the gateway whose every transform type we can match from the profile's IKE
 // proposals, with the DH group of its KE payload.
 std::optional<msg::Proposal> choose(const std::vector<msg::Proposal>& theirs, const std::vector<msg::Proposal>& ours,
                                     const msg::KePayload& ke) {
-    for (const auto& p : theirs) {
-        if (p.protocol != msg::ProtocolId::ike || p.spi.size() != 8) continue;
-        msg::Proposal chosen{p.number, p.protocol, p.spi, {}};
-        bool has[6] = {}, wants[6] = {};
-        for (const auto& t : p.transforms) {
-            const auto type = std::size_t(t.type);
-            if (type >= 6) continue;
-            wants[type] = true;
-            const bool ok = offered(ours, t) && (t.type != msg::TransformType::dh || t.id == ke.group);
-            if (ok && !has[type]) {
-                has[type] = true;
-                chosen.transforms.push_back(t);
-            }
-        }
-        bool complete = has[std::size_t(msg::TransformType::encr)] && has[std::size_t(msg::TransformType::prf)] &&
-                        has[std::size_t(msg::TransformType::dh)];
-        for (std::size_t type = 1; type < 6; ++type) complete &= wants[type] == has[type];
-        if (complete) return chosen;
-    }
-    return std::nullopt;
+    auto chosen = select_proposal(theirs, msg::ProtocolId::ike, 8, [&](const msg::Transform& t) {
+        return offers_transform(ours, t) && (t.type != msg::TransformType::dh || t.id == ke.group);
+    });
+    if (!chosen) return std::nullopt;
+    auto has = [&](msg::TransformType type) {
+        return std::any_of(chosen->transforms.begin(), chosen->transforms.end(),
+                           [type](const msg::Transform& t) { return t.type == type; });
+    };
+    if (!has(msg::TransformType::encr) || !has(msg::TransformType::prf) || !has(msg::TransformType::dh)) return std::nullopt;
+    return chosen;
 }
 
 msg::Payload error(msg::NotifyType type) { return msg::make_notify(type); }

@@ -160,6 +160,34 @@ msg::Proposal parse_esp_proposal(const std::string& text) {
     return p;
 }
 
+std::optional<msg::Proposal> select_proposal(const std::vector<msg::Proposal>& theirs, ProtocolId protocol,
+                                             std::size_t spi_size,
+                                             const std::function<bool(const Transform&)>& acceptable) {
+    constexpr std::size_t types = 6;  // transform types 1..5 (RFC 7296 §3.3.2)
+    for (const auto& p : theirs) {
+        if (p.protocol != protocol || p.spi.size() != spi_size) continue;
+        Proposal chosen{p.number, p.protocol, p.spi, {}};
+        bool has[types] = {}, wants[types] = {};
+        for (const auto& t : p.transforms) {
+            const auto type = static_cast<std::size_t>(t.type);
+            if (type >= types) continue;
+            wants[type] = true;
+            if (!has[type] && acceptable(t)) {
+                has[type] = true;
+                chosen.transforms.push_back(t);
+            }
+        }
+        if (std::equal(std::begin(has), std::end(has), std::begin(wants))) return chosen;
+    }
+    return std::nullopt;
+}
+
+bool offers_transform(const std::vector<msg::Proposal>& ours, const msg::Transform& transform) {
+    return std::any_of(ours.begin(), ours.end(), [&](const Proposal& p) {
+        return std::find(p.transforms.begin(), p.transforms.end(), transform) != p.transforms.end();
+    });
+}
+
 std::optional<std::string> check_accepted(const std::vector<msg::Proposal>& offered,
                                           const msg::Proposal& accepted) {
     const std::string number = std::to_string(accepted.number);

@@ -4,6 +4,8 @@
 #pragma once
 #include "core/message/message.hpp"
 
+#include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,6 +26,15 @@ msg::Proposal parse_esp_proposal(const std::string& text);
 
 // The responder's accepted proposal must contain exactly one transform of each type, and each of them must
 // appear in the offered proposal with the same number. Returns a reason when it does not.
+// For requests the gateway starts (rekeys): the first of its proposals with `protocol` and an SPI of
+// `spi_size` bytes in which every transform type it lists has a transform `acceptable` takes; returned with
+// one transform per type (the first acceptable) and the gateway's SPI.
+std::optional<msg::Proposal> select_proposal(const std::vector<msg::Proposal>& theirs, msg::ProtocolId protocol,
+                                             std::size_t spi_size,
+                                             const std::function<bool(const msg::Transform&)>& acceptable);
+// Whether any of `ours` contains exactly this transform (type, ID and key length).
+bool offers_transform(const std::vector<msg::Proposal>& ours, const msg::Transform& transform);
+
 std::optional<std::string> check_accepted(const std::vector<msg::Proposal>& offered,
                                           const msg::Proposal& accepted);
 
