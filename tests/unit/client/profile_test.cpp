@@ -49,6 +49,17 @@ std::string error_of_patch(const json& patch) {
     return error_of(doc.dump(2));
 }
 
+// Loads the base profile with `patch` applied; throws ProfileError like load_profile.
+Profile load_patched(const json& patch) {
+    TempDir dir;
+    dir.write("demo.psk", "secret\n");
+    json doc = base_profile;
+    doc.merge_patch(patch);
+    const auto file = dir.write("demo.json", doc.dump(2));
+    std::vector<std::string> warnings;
+    return load_profile(file, warnings);
+}
+
 }  // namespace
 
 TEST_CASE("a minimal profile gets the documented defaults") {
@@ -234,4 +245,24 @@ TEST_CASE("file-level problems") {
     doc["auth"]["psk_file"] = "empty.psk";
     CHECK_THROWS_WITH_AS(load_profile(dir.write("demo.json", doc.dump()), warnings),
                          doctest::Contains("key 'auth.psk_file': 'empty.psk' is empty"), ProfileError);
+}
+
+TEST_CASE("nat_keepalive defaults to 20 seconds") {
+    CHECK(load_patched(json::object()).nat_keepalive == 20);
+}
+
+TEST_CASE("nat_keepalive takes 0 (off) up to 3600 seconds") {
+    CHECK(load_patched({{"nat_keepalive", 0}}).nat_keepalive == 0);
+    CHECK(load_patched({{"nat_keepalive", 1}}).nat_keepalive == 1);
+    CHECK(load_patched({{"nat_keepalive", 3600}}).nat_keepalive == 3600);
+}
+
+TEST_CASE("a bad nat_keepalive is an error that names the key") {
+    auto error_with = [](const json& value) { return error_of_patch({{"nat_keepalive", value}}); };
+    const std::string range = "demo.json: key 'nat_keepalive': expected an integer from 0 to 3600, got ";
+    CHECK(error_with(3601) == range + "3601");
+    CHECK(error_with(-1) == range + "-1");
+    CHECK(error_with("20") == "demo.json: key 'nat_keepalive': expected an integer from 0 to 3600, got a string");
+    CHECK(error_with(2.5).find("key 'nat_keepalive'") != std::string::npos);
+    CHECK(error_with(true).find("key 'nat_keepalive'") != std::string::npos);
 }

@@ -12,19 +12,9 @@
 #include <cstdlib>
 #include <new>
 
-namespace {
-std::atomic<std::uint64_t> new_calls{0};
-}  // namespace
+#include "tests/support/counting_new.hpp"
 
-// noinline: keeps GCC from pairing the malloc/free inside these with new/delete expressions at call sites
-// (-Wmismatched-new-delete).
-[[gnu::noinline]] void* operator new(std::size_t size) {
-    new_calls.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
-[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using ikevpn::test::new_calls;
 
 using namespace ikevpn::dataplane;
 
