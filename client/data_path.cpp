@@ -50,18 +50,18 @@ void clamp(const std::optional<dataplane::MssLimits>& limits, const dataplane::P
 
 }  // namespace
 
-std::size_t esp_in_udp_overhead(bool outer_v6, std::size_t esp_front, std::size_t esp_back_max) {
+std::size_t outer_udp_overhead(bool outer_v6) {
     constexpr std::size_t udp_header = 8;
-    return (outer_v6 ? 40 : 20) + udp_header + esp_front + esp_back_max;
+    return (outer_v6 ? 40 : 20) + udp_header;
 }
 
-std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu, std::size_t overhead) {
-    if (std::size_t{tun_mtu} + overhead <= path_mtu) return std::nullopt;
-    std::string text = "tun.mtu " + std::to_string(tun_mtu) + " exceeds the path MTU " + std::to_string(path_mtu) +
-                       " minus " + std::to_string(overhead) +
-                       " bytes of ESP-in-UDP overhead; large packets will be fragmented";
-    if (path_mtu > overhead) text += " (tun.mtu " + std::to_string(path_mtu - overhead) + " would avoid it)";
-    return text;
+std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu,
+                                            std::uint32_t largest_fitting) {
+    if (tun_mtu <= largest_fitting) return std::nullopt;
+    return "tun.mtu " + std::to_string(tun_mtu) + " exceeds " + std::to_string(largest_fitting) +
+           ", the largest packet the path MTU " + std::to_string(path_mtu) +
+           " carries once encapsulated in ESP and UDP; large packets will be fragmented (set tun.mtu to " +
+           std::to_string(largest_fitting) + " or \"auto\")";
 }
 
 DataPath::DataPath(asio::io_context& io, asio::ip::udp::socket& natt_socket, IkeHandler on_ike)
@@ -112,6 +112,7 @@ void DataPath::install(const core::ChildSaKeys& child) {
         p.integ = integ;
         p.integ_key = integ_key;
         p.esn = child.esn;
+        p.replay_window = replay_window_;
         for (const auto& ts : child.local_ts) p.local_ts.push_back(to_dataplane(ts));
         for (const auto& ts : child.remote_ts) p.remote_ts.push_back(to_dataplane(ts));
         if (engine_.sas().install(std::move(p)) != dataplane::InstallResult::ok)
@@ -152,16 +153,30 @@ void DataPath::configure_mtu(int tun_ifindex) {
         platform::Netlink netlink;
         const std::uint32_t tun_mtu = netlink.link_info(tun_ifindex).mtu;
         std::uint32_t effective = tun_mtu;
-        const auto* out = engine_.sas().find(current_spi_out(), dataplane::Direction::outbound);
-        if (const auto path = uplink_mtu(); path && out) {
-            const bool v6 = natt_socket_.remote_endpoint().address().is_v6();
-            const std::size_t overhead = esp_in_udp_overhead(v6, out->overhead_front(), out->max_overhead_back());
-            mtu_warning_ = mtu_warning_text(tun_mtu, *path, overhead);
-            if (mtu_warning_ && *path > overhead) effective = std::uint32_t(*path - overhead);
+        if (const auto derived = derived_tun_mtu()) {
+            mtu_warning_ = mtu_warning_text(tun_mtu, derived->path_mtu, derived->tun_mtu);
+            effective = std::min(tun_mtu, derived->tun_mtu);
         }
         mss_ = dataplane::MssLimits::for_mtu(effective);
     } catch (const std::exception&) {
         // Without the numbers there is nothing to clamp to; the kernel's PMTU discovery is all that is left.
+    }
+}
+
+std::optional<DataPath::DerivedMtu> DataPath::derived_tun_mtu() {
+    const auto* out = engine_.sas().find(current_spi_out(), dataplane::Direction::outbound);
+    if (!out) return std::nullopt;
+    try {
+        const auto path = uplink_mtu();
+        if (!path) return std::nullopt;
+        const bool v6 = natt_socket_.remote_endpoint().address().is_v6();
+        const std::size_t outer = outer_udp_overhead(v6);
+        if (*path <= outer) return std::nullopt;
+        const std::size_t inner = out->max_inner_length(*path - outer);
+        if (inner == 0) return std::nullopt;
+        return DerivedMtu{std::uint32_t(inner), *path};
+    } catch (const std::exception&) {
+        return std::nullopt;
     }
 }
 
@@ -377,6 +392,7 @@ nlohmann::json DataPath::child_sas_status() const {
             {"local_ts", pair.local_ts}, {"remote_ts", pair.remote_ts},
             {"bytes_in", ci.bytes_in}, {"bytes_out", co.bytes_out},
             {"packets_in", ci.packets_in}, {"packets_out", co.packets_out},
+            {"replay_window", in->replay_window() ? in->replay_window()->size() : 0},
             {"drops", {{"replay", ci.replay}, {"icv", ci.icv}, {"bad_padding", ci.bad_padding},
                        {"ts_mismatch", ci.ts_mismatch},
                        {"malformed", ci.malformed + malformed_ + engine.malformed},

@@ -36,14 +36,14 @@
 
 namespace ikevpn::client {
 
-// Octets ESP-in-UDP adds to an inner packet in the worst case: outer IP header (20, or 40 for IPv6), UDP
-// header (8), and the ESP SA's own front (SPI, sequence number, IV) and largest back (padding, pad length,
-// next header, ICV) — for AES-GCM-16 over IPv4: 20 + 8 + 16 + 21 = 65.
-std::size_t esp_in_udp_overhead(bool outer_v6, std::size_t esp_front, std::size_t esp_back_max);
+// Octets in front of an ESP packet sent in UDP (RFC 3948): the outer IP header (20, or 40 for IPv6) and
+// the UDP header (8). What ESP itself adds depends on the transform (EspSa::max_inner_length).
+std::size_t outer_udp_overhead(bool outer_v6);
 
 // The one-line warning when a full-sized tunnel packet cannot fit the uplink once encapsulated
-// (tun_mtu + overhead > path_mtu), or nothing.
-std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu, std::size_t overhead);
+// (tun_mtu > largest_fitting, see DataPath::derived_tun_mtu()), or nothing.
+std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu,
+                                            std::uint32_t largest_fitting);
 
 class DataPath {
 public:
@@ -66,6 +66,14 @@ public:
     // encapsulated, the warning mtu_warning() returns.
     void attach_tun(platform::TunDevice tun);
     void stop();
+
+    // The TUN MTU that fills the uplink exactly: the path MTU towards the gateway minus the outer IP and
+    // UDP headers, then the largest inner packet the current outbound SA's transform fits into the rest
+    // (EspSa::max_inner_length). Nothing before an SA is installed or when netlink cannot tell the MTU.
+    struct DerivedMtu { std::uint32_t tun_mtu = 0, path_mtu = 0; };
+    std::optional<DerivedMtu> derived_tun_mtu();
+    // The anti-replay window of inbound SAs installed from now on (RFC 4303 §3.4.3; profile `replay_window`).
+    void set_replay_window(std::uint32_t packets) { replay_window_ = packets; }
 
     // Set by attach_tun() when tun.mtu is too large for the uplink (see mtu_warning_text()).
     const std::optional<std::string>& mtu_warning() const { return mtu_warning_; }
@@ -118,6 +126,7 @@ private:
 
     std::optional<dataplane::MssLimits> mss_;
     std::optional<std::string> mtu_warning_;
+    std::uint32_t replay_window_ = 1024;
     Clock::time_point last_sent_ = Clock::now();
     std::uint64_t keepalives_sent_ = 0;
     std::uint64_t malformed_ = 0, send_errors_ = 0, tun_write_errors_ = 0, no_buffer_ = 0;

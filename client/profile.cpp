@@ -361,7 +361,11 @@ void ProfileReader::read_tun(const json& tun, Profile& p) const {
         if (const auto problem = tun_name_problem(p.tun.name))
             fail("tun.name", "'" + p.tun.name + "' " + *problem);
     }
-    if (tun.contains("mtu")) p.tun.mtu = get_int(tun["mtu"], "tun.mtu", 576, 9000);
+    if (tun.contains("mtu")) {
+        if (tun["mtu"].is_string() && tun["mtu"].get<std::string>() == "auto") p.tun.mtu = 0;
+        else if (tun["mtu"].is_string()) fail("tun.mtu", "expected an integer from 576 to 9000 or \"auto\"");
+        else p.tun.mtu = get_int(tun["mtu"], "tun.mtu", 576, 9000);
+    }
 }
 
 Profile ProfileReader::read() {
@@ -372,7 +376,8 @@ Profile ProfileReader::read() {
     const json doc = parse_document(text);
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
-                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "tun"});
+                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
+                         "tun"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -381,6 +386,8 @@ Profile ProfileReader::read() {
     read_proposals(doc, p);
     read_network(doc, p);
     if (doc.contains("nat_keepalive")) p.nat_keepalive = get_int(doc["nat_keepalive"], "nat_keepalive", 0, 3600);
+    if (doc.contains("replay_window"))
+        p.replay_window = get_int(doc["replay_window"], "replay_window", 64, 65536);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
     return p;
 }

@@ -22,7 +22,7 @@ enum class Encapsulation : std::uint8_t { udp };
 
 struct TunSettings {
     std::string name = "ikevpn0";  // 1..15 chars of [A-Za-z0-9_.-], at most one "%d" (kernel picks N)
-    int mtu = 1400;                // 576..9000
+    int mtu = 0;  // 576..9000, or 0 for "auto": the path MTU minus the negotiated transform's exact overhead
 };
 
 struct Profile {
@@ -46,6 +46,10 @@ struct Profile {
     // "nat_keepalive": seconds between NAT-T keepalives (RFC 3948 §2.3, §4) on an otherwise idle UDP 4500
     // path, 0..3600; 0 disables them. 20 s stays below the shortest UDP mapping timeouts seen in NATs.
     int nat_keepalive = 20;
+    // "replay_window": inbound anti-replay window in packets (RFC 4303 §3.4.3), 64..65536, rounded up to
+    // a multiple of 64. Larger windows tolerate more reordering on the path (e.g. multipath, parallel
+    // encryption at the gateway) at 1 bit of memory per packet.
+    int replay_window = 1024;
     TunSettings tun;
 };
 

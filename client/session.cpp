@@ -55,6 +55,7 @@ private:
     void perform(core::Actions actions);
     void perform_one(core::Action& action);
     void apply_network(const core::NetworkConfig& config);
+    std::uint32_t tun_mtu();
     void local_failure(std::string_view code, const std::string& message);
     void finish(const core::Closed& closed);
     asio::awaitable<void> run_ike_receiver();
@@ -198,12 +199,35 @@ void Session::perform_one(core::Action& action) {
         action);
 }
 
+// tun.mtu, or with "auto" the largest inner packet the path to the gateway carries once the negotiated
+// transform has wrapped it, so that full-sized packets are never fragmented after encryption.
+std::uint32_t Session::tun_mtu() {
+    if (profile_.tun.mtu != 0) return std::uint32_t(profile_.tun.mtu);
+    constexpr std::uint32_t fallback = 1400, ipv4_minimum = 576, ipv6_minimum = 1280;  // RFC 791, RFC 8200 §5
+    const auto derived = data_path_->derived_tun_mtu();
+    if (!derived) {
+        events_.warning("cannot read the path MTU towards the gateway; using a TUN MTU of " +
+                        std::to_string(fallback));
+        return fallback;
+    }
+    std::uint32_t mtu = std::max(derived->tun_mtu, ipv4_minimum);
+    events_.progress("TUN MTU " + std::to_string(mtu) + ": path MTU " + std::to_string(derived->path_mtu) +
+                     " minus the ESP-in-UDP overhead of the negotiated transform");
+    // Linux turns IPv6 off on a link below 1280, which would lose the virtual IPv6 address.
+    if (mtu < ipv6_minimum && network_config_.virtual_ip6) {
+        events_.warning("the path fits only " + std::to_string(mtu) + "-byte packets, below IPv6's minimum MTU; "
+                        "using 1280, so full-sized packets will be fragmented after encryption");
+        mtu = ipv6_minimum;
+    }
+    return mtu;
+}
+
 void Session::apply_network(const core::NetworkConfig& config) {
     network_config_ = config;
     try {
         platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name);
         network_ = std::make_unique<platform::LinuxNetworkBuilder>();
-        network_->set_tun(tun.ifindex(), tun.name(), std::uint32_t(profile_.tun.mtu));
+        network_->set_tun(tun.ifindex(), tun.name(), tun_mtu());
         // Each family's routes leave with that family's virtual IP as source (host prefixes on the TUN).
         if (config.virtual_ip) network_->add_address(*config.virtual_ip, 32);
         if (config.virtual_ip6) network_->add_address(*config.virtual_ip6, 128);
@@ -326,6 +350,7 @@ int Session::run() {
     data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) {
         perform(ike_->on_datagram(message, Clock::now()));
     });
+    data_path_->set_replay_window(std::uint32_t(profile_.replay_window));
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
         events_.progress(std::string(signal == SIGINT ? "interrupted" : "terminated") + ", disconnecting");

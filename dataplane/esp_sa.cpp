@@ -49,6 +49,15 @@ std::size_t EspSa::max_overhead_back() const {
     return transform_->alignment() - 1 + 2 + transform_->icv_length();
 }
 
+std::size_t EspSa::max_inner_length(std::size_t esp_room) const {
+    const std::size_t fixed = overhead_front() + transform_->icv_length();
+    constexpr std::size_t trailer = 2;  // Pad Length, Next Header
+    if (esp_room < fixed) return 0;
+    const std::size_t alignment = transform_->alignment();
+    const std::size_t padded = (esp_room - fixed) / alignment * alignment;
+    return padded > trailer ? padded - trailer : 0;
+}
+
 bool EspSa::needs_rekey() const {
     if (direction_ == Direction::outbound) return exhausted() || next_sequence_ - 1 >= soft_limit_;
     return replay_->highest() >= soft_limit_;

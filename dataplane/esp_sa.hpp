@@ -59,6 +59,10 @@ public:
     // and the most behind it (padding, Pad Length, Next Header, ICV).
     std::size_t overhead_front() const;
     std::size_t max_overhead_back() const;
+    // The largest inner packet whose ESP packet fits `esp_room` octets (RFC 4303 §2.4: the payload plus
+    // the 2 trailer octets are padded to the transform's alignment, then the ICV follows); 0 if none fits.
+    // Exact, unlike front + max back: the TUN MTU derived from it wastes no octet of the path MTU.
+    std::size_t max_inner_length(std::size_t esp_room) const;
 
     // True once the sequence counter (outbound: the last number sent; inbound: the highest received) has
     // passed the soft limit, or the outbound counter is exhausted: time to rekey the CHILD SA.

@@ -91,7 +91,8 @@ TEST_CASE("a minimal profile gets the documented defaults") {
     CHECK_FALSE(p.dns);
     CHECK_FALSE(p.mobike);
     CHECK(p.tun.name == "ikevpn0");
-    CHECK(p.tun.mtu == 1400);
+    CHECK(p.tun.mtu == 0);  // auto: derived from the path MTU once the CHILD SA's transform is known
+    CHECK(p.replay_window == 1024);
 }
 
 TEST_CASE("every key of a full profile is read") {
@@ -102,6 +103,7 @@ TEST_CASE("every key of a full profile is read") {
         {"ca", json::array()}, {"ike", {"aes128gcm16-prfsha256-ecp256"}}, {"esp", {"aes128gcm16"}},
         {"virtual_ip", true}, {"routes", {"10.0.0.0/8", "2001:db8::/32", "192.0.2.7"}}, {"dns", false},
         {"mobike", false}, {"encap", "udp"}, {"tun", {{"name", "vpn%d"}, {"mtu", 1280}}},
+        {"replay_window", 4096},
     };
     std::vector<std::string> warnings;
     const Profile p = load_profile(dir.write("x.json", doc.dump()), warnings);
@@ -118,6 +120,12 @@ TEST_CASE("every key of a full profile is read") {
     CHECK(p.routes[2].to_string() == "192.0.2.7/32");
     CHECK(p.tun.name == "vpn%d");
     CHECK(p.tun.mtu == 1280);
+    CHECK(p.replay_window == 4096);
+}
+
+TEST_CASE("tun.mtu \"auto\" is the default made explicit") {
+    CHECK(load_patched({{"tun", {{"mtu", "auto"}}}}).tun.mtu == 0);
+    CHECK(load_patched({{"tun", {{"mtu", 1280}}}}).tun.mtu == 1280);
 }
 
 TEST_CASE("psk_file is relative to the profile, and only one trailing newline is stripped") {
@@ -201,6 +209,9 @@ TEST_CASE("errors name the file and the key") {
         {{{"tun", {{"name", "vpn%s"}}}}, "demo.json: key 'tun.name': 'vpn%s' may contain '%' only once"},
         {{{"tun", {{"name", "vpn 0"}}}}, "demo.json: key 'tun.name': 'vpn 0' may only contain"},
         {{{"tun", {{"mtu", 100}}}}, "demo.json: key 'tun.mtu': expected an integer from 576 to 9000, got 100"},
+        {{{"tun", {{"mtu", "big"}}}}, "demo.json: key 'tun.mtu': expected an integer from 576 to 9000 or \"auto\""},
+        {{{"replay_window", 32}}, "demo.json: key 'replay_window': expected an integer from 64 to 65536, got 32"},
+        {{{"replay_window", "1024"}}, "demo.json: key 'replay_window': expected an integer"},
         {{{"tun", 5}}, "demo.json: key 'tun': expected an object"},
         {{{"gateway", nullptr}}, "demo.json: key 'gateway': missing"},
         {{{"gateway", ""}}, "demo.json: key 'gateway': must not be empty"},

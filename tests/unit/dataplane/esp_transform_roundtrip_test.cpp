@@ -274,3 +274,34 @@ TEST_CASE("install refuses unusable cipher / integrity / key combinations") {
     gcm192.key_material.resize(28);
     CHECK(table.install(std::move(gcm192)) == InstallResult::invalid_params);
 }
+
+// The TUN MTU is derived from max_inner_length(): an inner packet of that length must encrypt to an ESP
+// packet that fits the room, and one octet more must not — checked by encrypting, for every transform and
+// for rooms that hit each padding remainder.
+TEST_CASE("outbound: max_inner_length is the exact largest inner packet that fits") {
+    for (const test::Suite& suite : test::all_suites) {
+        const std::string suite_name = suite.name;
+        CAPTURE(suite_name);
+        Engine client;
+        REQUIRE(client.sas().install(test::suite_params(suite, spi, Direction::outbound, 11, {any4}, {any4})) ==
+                InstallResult::ok);
+        const EspSa* sa = client.sas().find(spi, Direction::outbound);
+        auto esp_length = [&](std::size_t inner_length) {
+            const auto inner = test::ipv4_packet({1, 2, 3, 4}, {5, 6, 7, 8}, inner_length);
+            std::vector<std::uint8_t> storage;
+            Packet p = test::load(storage, inner, 64, 64 + 2000);
+            client.encrypt_batch({&p, 1});
+            REQUIRE(p.result == PacketResult::ok);
+            return std::size_t{p.length};
+        };
+        for (std::size_t room = 1440; room < 1472; ++room) {
+            CAPTURE(room);
+            const std::size_t largest = sa->max_inner_length(room);
+            CHECK(largest > 1300);
+            CHECK(esp_length(largest) <= room);
+            CHECK(esp_length(largest + 1) > room);
+        }
+        CHECK(sa->max_inner_length(sa->overhead_front() + test::icv_size(suite)) == 0);
+        CHECK(sa->max_inner_length(0) == 0);
+    }
+}
