@@ -138,6 +138,7 @@ void DataPath::remove(std::uint32_t spi_in) {
 
 void DataPath::attach_tun(platform::TunDevice tun) {
     configure_mtu(tun.ifindex());
+    if (tun.offload()) offload_ = std::make_unique<TunOffload>();
     tun_.emplace(std::move(tun));
     tun_stream_.emplace(io_, tun_->fd());
     asio::co_spawn(io_, run_tun_reader(), asio::detached);
@@ -276,6 +277,16 @@ void DataPath::deliver_esp(std::size_t first, std::size_t count) {
     std::span<dataplane::Packet> batch(rx_packets_.data() + first, count);
     engine_.decrypt_batch(batch);  // drops counted by the engine
     if (!tun_ || !*alive_) return;  // an IKE message may have closed the session mid-batch
+    if (offload_) {
+        std::size_t ok = 0;
+        for (dataplane::Packet& packet : batch) {
+            if (packet.result != dataplane::PacketResult::ok) continue;
+            clamp(mss_, packet);
+            rx_ok_[ok++] = &packet;
+        }
+        offload_->write(*tun_, std::span<dataplane::Packet* const>(rx_ok_.data(), ok));
+        return;
+    }
     std::size_t out = 0;
     for (const dataplane::Packet& packet : batch) {
         if (packet.result != dataplane::PacketResult::ok) continue;
@@ -309,23 +320,29 @@ asio::awaitable<void> DataPath::run_tun_reader() {
 
 std::size_t DataPath::read_tun_batch() {
     tx_count_ = 0;
-    tx_acquired_ = acquire_batch(tx_packets_, tx_slots_, esp_tailroom);
-    if (tx_acquired_ == 0) {
-        ++no_buffer_;
-        return 0;
-    }
-    const std::size_t n = tun_->read_batch(std::span(tx_slots_.data(), tx_acquired_));
-    for (std::size_t i = 0; i < n; ++i) {
-        tx_packets_[i].length = std::uint32_t(tx_slots_[i].length);
-        tx_packets_[i].spi = 0;  // choose the SA by traffic selector
-        clamp(mss_, tx_packets_[i]);
+    std::size_t n = 0;
+    if (offload_) {
+        n = tx_acquired_ = offload_->read(*tun_, pool_, tx_packets_, esp_tailroom, mss_);
+    } else {
+        tx_acquired_ = acquire_batch(tx_packets_, tx_slots_, esp_tailroom);
+        if (tx_acquired_ == 0) {
+            ++no_buffer_;
+            return 0;
+        }
+        n = tun_->read_batch(std::span(tx_slots_.data(), tx_acquired_));
+        for (std::size_t i = 0; i < n; ++i) {
+            tx_packets_[i].length = std::uint32_t(tx_slots_[i].length);
+            tx_packets_[i].spi = 0;  // choose the SA by traffic selector
+            clamp(mss_, tx_packets_[i]);
+        }
     }
     engine_.encrypt_batch(std::span(tx_packets_.data(), n));
     for (std::size_t i = 0; i < n; ++i) {
         const dataplane::Packet& p = tx_packets_[i];
         if (p.result == dataplane::PacketResult::ok) tx_slots_[tx_count_++] = {p.data(), p.length, p.length};
     }
-    return n;
+    // The rest of a split super-packet waits in the offload reader, not in the fd: read on at once.
+    return offload_ && offload_->more_pending() ? batch_size : n;
 }
 
 asio::awaitable<void> DataPath::send_tx_batch(std::shared_ptr<bool> alive) {
@@ -366,6 +383,12 @@ void DataPath::send_keepalive() {
     if (!ec) ++keepalives_sent_;
 }
 
+nlohmann::json DataPath::offload_status() const {
+    if (!offload_) return {{"tun_offload", false}};
+    const auto& c = offload_->counters();
+    return {{"tun_offload", true}, {"super_packets_read", c.super_packets_read}, {"coalesced_writes", c.runs_written}};
+}
+
 std::uint64_t DataPath::packets_in() const {
     std::uint64_t total = 0;
     for (const auto& pair : pairs_)
@@ -395,9 +418,11 @@ nlohmann::json DataPath::child_sas_status() const {
             {"replay_window", in->replay_window() ? in->replay_window()->size() : 0},
             {"drops", {{"replay", ci.replay}, {"icv", ci.icv}, {"bad_padding", ci.bad_padding},
                        {"ts_mismatch", ci.ts_mismatch},
-                       {"malformed", ci.malformed + malformed_ + engine.malformed},
+                       {"malformed", ci.malformed + malformed_ + engine.malformed +
+                                         (offload_ ? offload_->counters().malformed : 0)},
                        {"unknown_spi", engine.unknown_spi}, {"no_sa", engine.no_sa}, {"dummy", ci.dummy},
-                       {"send_errors", send_errors_}, {"tun_write_errors", tun_write_errors_},
+                       {"send_errors", send_errors_},
+                       {"tun_write_errors", tun_write_errors_ + (offload_ ? offload_->counters().write_errors : 0)},
                        {"seq_exhausted", co.seq_exhausted}}},
         });
     }

@@ -6,12 +6,14 @@
 // are counted (by the ESP engine, or here for what happens outside it), never logged per packet.
 //
 //   inbound:  recvmmsg ≤64 → classify each (IKE → on_ike, keepalive → ignore, ESP → collect) →
-//             decrypt_batch → MSS clamp → TUN writes
-//   outbound: TUN reads ≤64 → MSS clamp → encrypt_batch → sendmmsg
+//             decrypt_batch → MSS clamp → TUN writes (with offloads: coalesced, one writev per run)
+//   outbound: TUN reads ≤64 (with offloads: TSO super-packets split into segments) → MSS clamp →
+//             encrypt_batch → sendmmsg
 //
 // TCP MSS clamping (dataplane/mss_clamp.hpp) keeps TCP segments within the tunnel MTU, so large transfers
 // neither depend on fragments of ESP packets nor stall where ICMP "too big" is filtered.
 #pragma once
+#include "client/tun_offload.hpp"
 #include "core/session.hpp"
 #include "dataplane/engine.hpp"
 #include "dataplane/mss_clamp.hpp"
@@ -88,6 +90,9 @@ public:
     Clock::time_point last_sent() const { return last_sent_; }
 
     nlohmann::json child_sas_status() const;
+    // {"tun_offload": bool, "super_packets_read": n, "coalesced_writes": n}: whether the TUN device runs
+    // with TSO/GRO offloads and how often they batched.
+    nlohmann::json offload_status() const;
     std::uint64_t packets_in() const;
 
 private:
@@ -123,6 +128,8 @@ private:
     std::array<dataplane::Packet, batch_size> rx_packets_{}, tx_packets_{};
     std::array<platform::PacketSlot, batch_size> rx_slots_{}, tx_slots_{}, tun_out_slots_{};
     std::size_t rx_acquired_ = 0, tx_acquired_ = 0, tx_count_ = 0;
+    std::array<dataplane::Packet*, batch_size> rx_ok_{};  // decrypted packets for a coalescing write
+    std::unique_ptr<TunOffload> offload_;                  // set when the TUN device has offloads
 
     std::optional<dataplane::MssLimits> mss_;
     std::optional<std::string> mtu_warning_;

@@ -97,6 +97,9 @@ TunSettings Reader::tun(const json& value) const {
                 fail("tun.name", "must be 1 to 15 characters of A-Z a-z 0-9 _ . -");
         } else if (key == "mtu") {
             t.mtu = int(integer_of(item, "tun.mtu", 576, 9000));
+        } else if (key == "offload") {
+            if (!item.is_boolean()) fail("tun.offload", "expected true or false");
+            t.offload = item.get<bool>();
         } else {
             fail("tun." + key, "unknown key");
         }
@@ -292,7 +295,8 @@ int run_manual_peer(const ManualPeerConfig& config, EventSink& events) {
     path.install(config.keys);
     path.start_receiving();
 
-    platform::TunDevice tun = platform::TunDevice::open(config.tun.name);
+    platform::TunDevice tun = platform::TunDevice::open(config.tun.name, config.tun.offload);
+    if (config.tun.offload && !tun.offload()) events.warning("the kernel refused TUN offloads; running without");
     const std::string tun_name = tun.name();
     platform::LinuxNetworkBuilder network(policy);
     network.set_tun(tun.ifindex(), tun_name, std::uint32_t(config.tun.mtu));
@@ -314,8 +318,13 @@ int run_manual_peer(const ManualPeerConfig& config, EventSink& events) {
     io.run();
     network.teardown();
     for (const auto& problem : network.teardown_errors()) events.warning("cleanup: " + problem);
+    const auto offload = path.offload_status();
     events.progress("bench-peer stopped: " + std::to_string(path.packets_in()) + " ESP packets in" +
-                    (ike_ignored ? ", " + std::to_string(ike_ignored) + " IKE messages ignored" : ""));
+                    (ike_ignored ? ", " + std::to_string(ike_ignored) + " IKE messages ignored" : "") +
+                    (offload["tun_offload"].get<bool>()
+                         ? ", " + offload["super_packets_read"].dump() + " TSO reads split, " +
+                               offload["coalesced_writes"].dump() + " coalesced TUN writes"
+                         : ", TUN offloads off"));
     return 0;
 }
 

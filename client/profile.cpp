@@ -355,7 +355,7 @@ void ProfileReader::read_network(const json& doc, Profile& p) const {
 
 void ProfileReader::read_tun(const json& tun, Profile& p) const {
     expect(tun, "tun", json::value_t::object, "an object such as {\"name\": \"ikevpn0\", \"mtu\": 1400}");
-    check_keys(tun, "tun.", {"name", "mtu"});
+    check_keys(tun, "tun.", {"name", "mtu", "offload"});
     if (tun.contains("name")) {
         p.tun.name = get_string(tun["name"], "tun.name");
         if (const auto problem = tun_name_problem(p.tun.name))
@@ -366,6 +366,7 @@ void ProfileReader::read_tun(const json& tun, Profile& p) const {
         else if (tun["mtu"].is_string()) fail("tun.mtu", "expected an integer from 576 to 9000 or \"auto\"");
         else p.tun.mtu = get_int(tun["mtu"], "tun.mtu", 576, 9000);
     }
+    if (tun.contains("offload")) p.tun.offload = get_bool(tun["offload"], "tun.offload");
 }
 
 Profile ProfileReader::read() {

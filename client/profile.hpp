@@ -23,6 +23,9 @@ enum class Encapsulation : std::uint8_t { udp };
 struct TunSettings {
     std::string name = "ikevpn0";  // 1..15 chars of [A-Za-z0-9_.-], at most one "%d" (kernel picks N)
     int mtu = 0;  // 576..9000, or 0 for "auto": the path MTU minus the negotiated transform's exact overhead
+    // TSO/GRO offloads between the kernel and the data plane (IFF_VNET_HDR, client/tun_offload.hpp): TCP
+    // moves through the TUN device in super-packets of up to 64 KiB. Off only to measure or to debug.
+    bool offload = true;
 };
 
 struct Profile {

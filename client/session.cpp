@@ -143,6 +143,7 @@ nlohmann::json Session::status() const {
             std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *info.established_at).count();
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
+    if (data_path_) j["data_path"] = data_path_->offload_status();
     return j;
 }
 
@@ -225,7 +226,8 @@ std::uint32_t Session::tun_mtu() {
 void Session::apply_network(const core::NetworkConfig& config) {
     network_config_ = config;
     try {
-        platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name);
+        platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name, profile_.tun.offload);
+        if (profile_.tun.offload && !tun.offload()) events_.warning("the kernel refused TUN offloads; running without");
         network_ = std::make_unique<platform::LinuxNetworkBuilder>();
         network_->set_tun(tun.ifindex(), tun.name(), tun_mtu());
         // Each family's routes leave with that family's virtual IP as source (host prefixes on the TUN).

@@ -8,8 +8,9 @@
 //
 // Why no ICMP "fragmentation needed" is generated here: the TUN device's MTU already bounds what the
 // kernel hands us. The stack fragments a larger IPv4 packet without DF before it reaches the TUN queue
-// and answers one with DF (and every IPv6 one) with ICMP itself, for local and forwarded traffic alike;
-// only GSO/IFF_VNET_HDR super-packets could exceed it, and this TUN device does not enable them.
+// and answers one with DF (and every IPv6 one) with ICMP itself, for local and forwarded traffic alike.
+// TSO super-packets (TUN offloads, tcp_offload.hpp) exceed it only until they are split: each segment
+// carries at most gso_size octets, the MSS the kernel's TCP derived from the TUN MTU.
 #pragma once
 #include <cstdint>
 #include <span>

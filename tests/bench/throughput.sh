@@ -9,6 +9,7 @@
 #   (c) an ikevpn pair: two `ikevpn bench-peer` (static keys, no IKE) in two namespaces over one veth
 #   (d) the plain path: the same veth, no tunnel
 #   (e) a wireguard-go pair over the same veth
+#   (f) the ikevpn pair of (c) with TUN offloads off ("tun": {"offload": false}): what TSO/GRO bring
 # for AES-128-GCM and ChaCha20-Poly1305 in (a), (b), (c) ("n/a" where ikevpn does not support it).
 # For the userspace processes it also reports CPU seconds per GB moved (utime+stime from /proc/PID/stat
 # before and after each run, over the bytes iperf3 moved) and peak RSS (VmHWM).
@@ -19,7 +20,7 @@
 #
 # Environment: IKEVPN (binary; default: build it release-optimized in BENCH_BUILD_DIR, default
 # build-throughput), BENCH_SECONDS, BENCH_CIPHERS (default "aes128gcm16 chacha20poly1305"), BENCH_CASES
-# (default "a b c d e"), BENCH_KEEP=DIR (keep iperf3 JSON and logs there), LAB_KEEP=1 (keep lab logs).
+# (default "a b c d e f"), BENCH_KEEP=DIR (keep iperf3 JSON and logs there), LAB_KEEP=1 (keep lab logs).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -28,7 +29,7 @@ source "$root/tests/interop/lab.sh"
 
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
 BENCH_CIPHERS="${BENCH_CIPHERS:-aes128gcm16 chacha20poly1305}"
-BENCH_CASES="${BENCH_CASES:-a b c d e}"
+BENCH_CASES="${BENCH_CASES:-a b c d e f}"
 BENCH_PORT=5201
 NS_A="${LAB_PREFIX}-pa"
 NS_B="${LAB_PREFIX}-pb"
@@ -156,7 +157,7 @@ engine_supports() {  # engine_supports CIPHER — `bench-peer --check` with thro
     local cipher=$1 bytes=20 cfg
     [[ $cipher == aes128gcm16 ]] || bytes=36
     cfg="$OUT/check-$cipher.json"
-    write_peer_config "$cfg" "$cipher" 1 "$(rand_hex "$bytes")" "$(rand_hex "$bytes")"
+    write_peer_config "$cfg" "$cipher" 1 "$(rand_hex "$bytes")" "$(rand_hex "$bytes")" true
     "$IKEVPN" bench-peer --check "$cfg" >"$OUT/check-$cipher.log" 2>&1
 }
 
@@ -210,14 +211,14 @@ pair_up() {
 
 rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 
-# write_peer_config FILE CIPHER SIDE(1|2) KEY_IN KEY_OUT
+# write_peer_config FILE CIPHER SIDE(1|2) KEY_IN KEY_OUT OFFLOAD(true|false)
 write_peer_config() {
     local file=$1 cipher=$2 side=$3 me=$ESP_A_IP peer=$ESP_B_IP peer_outer=$PAIR_B_IP spi_in=0x1001 spi_out=0x1002
     if [[ $side == 2 ]]; then
         me=$ESP_B_IP peer=$ESP_A_IP peer_outer=$PAIR_A_IP spi_in=0x1002 spi_out=0x1001
     fi
     (umask 077 && cat >"$file" <<EOF
-{ "tun": { "name": "bench0", "mtu": 1400 }, "address": "$me/32", "routes": ["$peer/32"],
+{ "tun": { "name": "bench0", "mtu": 1400, "offload": $6 }, "address": "$me/32", "routes": ["$peer/32"],
   "local_port": 4500, "peer": "$peer_outer:4500", "spi_in": "$spi_in", "spi_out": "$spi_out",
   "esp": "$cipher", "key_in": "$4", "key_out": "$5" }
 EOF
@@ -234,16 +235,16 @@ wait_log_line() {  # wait_log_line FILE PATTERN PID SECONDS
     return 1
 }
 
-# ---------------------------------------------------------------- (c) ikevpn pair
+# ---------------------------------------------------------------- (c) ikevpn pair, (f) without offloads
 case_c() {
-    local cipher=$1 key=c,$1 bytes=20 k1 k2 pa pb
+    local cipher=$1 key=${3:-c},$1 offload=${2:-true} bytes=20 k1 k2 pa pb
     WHO[$key]="2x ikevpn"
     [[ $cipher == aes128gcm16 ]] || bytes=36
     if ! engine_supports "$cipher"; then NOTE[$key]="n/a:engine"; return 0; fi
     k1=$(rand_hex "$bytes")
     k2=$(rand_hex "$bytes")
-    write_peer_config "$OUT/peer-a-$cipher.json" "$cipher" 1 "$k1" "$k2"
-    write_peer_config "$OUT/peer-b-$cipher.json" "$cipher" 2 "$k2" "$k1"
+    write_peer_config "$OUT/peer-a-$cipher.json" "$cipher" 1 "$k1" "$k2" "$offload"
+    write_peer_config "$OUT/peer-b-$cipher.json" "$cipher" 2 "$k2" "$k1" "$offload"
     bench_start "$OUT/peer-a-$cipher.log" ip netns exec "$NS_A" "$IKEVPN" bench-peer "$OUT/peer-a-$cipher.json"
     pa=$BENCH_PID
     bench_start "$OUT/peer-b-$cipher.log" ip netns exec "$NS_B" "$IKEVPN" bench-peer "$OUT/peer-b-$cipher.json"
@@ -315,7 +316,8 @@ ratio() {  # ratio KEY1 KEY2 DIR
 report() {
     local label key row cipher
     local -A labels=([a]="(a) ikevpn client <-> strongSwan gw" [b]="(b) strongSwan client <-> strongSwan gw"
-        [c]="(c) ikevpn pair (bench-peer)" [d]="(d) plain veth, no tunnel" [e]="(e) wireguard-go pair")
+        [c]="(c) ikevpn pair (bench-peer)" [d]="(d) plain veth, no tunnel" [e]="(e) wireguard-go pair"
+        [f]="(f) ikevpn pair, TUN offloads off")
     echo
     echo "ikevpn throughput: iperf3 -t $BENCH_SECONDS, 1 TCP stream; up = client->server, down = -R"
     echo "$(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ), ikevpn $("$IKEVPN" --version 2>/dev/null | awk '{print $2}')"
@@ -339,6 +341,8 @@ report() {
             "$(ratio "c,$c" "b,$c" down)"
         printf '%-44s %-17s %s / %s\n' "(c)/(e) ikevpn pair vs wireguard-go" "$c" "$(ratio "c,$c" e,wireguard up)" \
             "$(ratio "c,$c" e,wireguard down)"
+        printf '%-44s %-17s %s / %s\n' "(c)/(f) TUN offloads on vs off" "$c" "$(ratio "c,$c" "f,$c" up)" \
+            "$(ratio "c,$c" "f,$c" down)"
         printf '%-44s %-17s %s / %s\n' "(a)/(b) ikevpn client vs strongSwan client" "$c" \
             "$(ratio "a,$c" "b,$c" up)" "$(ratio "a,$c" "b,$c" down)"
     done
@@ -373,12 +377,11 @@ for cipher in $BENCH_CIPHERS; do
         "case_$letter" "$cipher" || NOTE[$letter,$cipher]="n/a:error"
     done
 done
-if [[ $BENCH_CASES =~ [cde] ]]; then
+if [[ $BENCH_CASES =~ [cdef] ]]; then
     pair_up
     for cipher in $BENCH_CIPHERS; do
-        [[ $BENCH_CASES == *c* ]] || continue
-        ROWS+=("c,$cipher")
-        case_c "$cipher" || NOTE[c,$cipher]="n/a:error"
+        if [[ $BENCH_CASES == *c* ]]; then ROWS+=("c,$cipher"); case_c "$cipher" true c || NOTE[c,$cipher]="n/a:error"; fi
+        if [[ $BENCH_CASES == *f* ]]; then ROWS+=("f,$cipher"); case_c "$cipher" false f || NOTE[f,$cipher]="n/a:error"; fi
     done
     if [[ $BENCH_CASES == *d* ]]; then ROWS+=("d,plain"); case_d || NOTE[d,plain]="n/a:error"; fi
     if [[ $BENCH_CASES == *e* ]]; then ROWS+=("e,wireguard"); case_e || NOTE[e,wireguard]="n/a:error"; fi

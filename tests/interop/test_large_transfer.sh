@@ -66,6 +66,12 @@ echo "INFO: child SA after the transfers: $(jq -c '.child_sas[0]' <<<"$status_js
 check "status --json: bytes_in and bytes_out >= $TRANSFER_MIB MiB" \
     jq -e --argjson b "$bytes" '(.child_sas[0].bytes_in >= $b) and (.child_sas[0].bytes_out >= $b)' <<<"$status_json"
 check "still connected after the transfers" jq -e '.state == "connected"' <<<"$status_json"
+# TUN offloads (the default): the sender's kernel handed over TSO super-packets that were split, and
+# decrypted segments went back to the kernel coalesced.
+echo "INFO: data path: $(jq -c '.data_path' <<<"$status_json" 2>/dev/null || echo none)"
+check "status --json: TUN offloads on, TSO reads split and coalesced writes made" jq -e \
+    '.data_path.tun_offload and .data_path.super_packets_read > 0 and .data_path.coalesced_writes > 0' \
+    <<<"$status_json"
 
 check "ikevpn disconnect exits 0" ikevpn_ctl disconnect
 if ikevpn_wait_exit 15; then

@@ -126,6 +126,8 @@ TEST_CASE("every key of a full profile is read") {
 TEST_CASE("tun.mtu \"auto\" is the default made explicit") {
     CHECK(load_patched({{"tun", {{"mtu", "auto"}}}}).tun.mtu == 0);
     CHECK(load_patched({{"tun", {{"mtu", 1280}}}}).tun.mtu == 1280);
+    CHECK(load_patched(json::object()).tun.offload);
+    CHECK_FALSE(load_patched({{"tun", {{"offload", false}}}}).tun.offload);
 }
 
 TEST_CASE("psk_file is relative to the profile, and only one trailing newline is stripped") {
@@ -210,6 +212,7 @@ TEST_CASE("errors name the file and the key") {
         {{{"tun", {{"name", "vpn 0"}}}}, "demo.json: key 'tun.name': 'vpn 0' may only contain"},
         {{{"tun", {{"mtu", 100}}}}, "demo.json: key 'tun.mtu': expected an integer from 576 to 9000, got 100"},
         {{{"tun", {{"mtu", "big"}}}}, "demo.json: key 'tun.mtu': expected an integer from 576 to 9000 or \"auto\""},
+        {{{"tun", {{"offload", "yes"}}}}, "demo.json: key 'tun.offload': expected"},
         {{{"replay_window", 32}}, "demo.json: key 'replay_window': expected an integer from 64 to 65536, got 32"},
         {{{"replay_window", "1024"}}, "demo.json: key 'replay_window': expected an integer"},
         {{{"tun", 5}}, "demo.json: key 'tun': expected an object"},
