@@ -138,7 +138,11 @@ void DataPath::remove(std::uint32_t spi_in) {
 
 void DataPath::attach_tun(platform::TunDevice tun) {
     configure_mtu(tun.ifindex());
-    if (tun.offload()) offload_ = std::make_unique<TunOffload>();
+    if (tun.offload()) {
+        offload_ = std::make_unique<TunOffload>();
+        // Split super-packets become trains of equal-sized ESP datagrams: send each train as one message.
+        udp_.set_gso(true);
+    }
     tun_.emplace(std::move(tun));
     tun_stream_.emplace(io_, tun_->fd());
     asio::co_spawn(io_, run_tun_reader(), asio::detached);
@@ -386,7 +390,8 @@ void DataPath::send_keepalive() {
 nlohmann::json DataPath::offload_status() const {
     if (!offload_) return {{"tun_offload", false}};
     const auto& c = offload_->counters();
-    return {{"tun_offload", true}, {"super_packets_read", c.super_packets_read}, {"coalesced_writes", c.runs_written}};
+    return {{"tun_offload", true}, {"super_packets_read", c.super_packets_read}, {"coalesced_writes", c.runs_written},
+            {"udp_gso", udp_.gso()}, {"udp_gso_trains", udp_.counters().gso_trains}};
 }
 
 std::uint64_t DataPath::packets_in() const {

@@ -2,6 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103  // <linux/udp.h>; glibc's <netinet/udp.h> has it from 2.29
+#endif
 
 namespace ikevpn::platform {
 
@@ -37,23 +44,57 @@ std::size_t UdpBatch::receive(std::span<PacketSlot> slots) noexcept {
     return 0;
 }
 
+static_assert(CMSG_SPACE(sizeof(std::uint16_t)) <= 24, "control_size too small for UDP_SEGMENT");
+
+std::size_t UdpBatch::build_send_messages(std::span<const PacketSlot> slots, std::size_t first) noexcept {
+    std::size_t messages = 0, iovecs = 0;
+    while (first < slots.size() && messages < max_batch && iovecs < max_batch) {
+        const std::size_t size = slots[first].length;
+        std::size_t count = 1, bytes = size;
+        if (gso_ && size > 0) {
+            while (first + count < slots.size() && iovecs + count < max_batch) {
+                const std::size_t next = slots[first + count].length;
+                if (next == 0 || next > size || bytes + next > max_gso_bytes) break;
+                bytes += next;
+                ++count;
+                if (next < size) break;  // only the last datagram of a train may be shorter
+            }
+        }
+        for (std::size_t k = 0; k < count; ++k) iovecs_[iovecs + k] = {slots[first + k].data, slots[first + k].length};
+        ::mmsghdr& m = messages_[messages];
+        m = {};
+        m.msg_hdr.msg_iov = &iovecs_[iovecs];
+        m.msg_hdr.msg_iovlen = count;
+        if (count > 1) {
+            m.msg_hdr.msg_control = controls_[messages].data();
+            m.msg_hdr.msg_controllen = CMSG_SPACE(sizeof(std::uint16_t));
+            ::cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+            const auto segment = static_cast<std::uint16_t>(size);
+            std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+        }
+        datagrams_in_message_[messages++] = count;
+        iovecs += count;
+        first += count;
+    }
+    return messages;
+}
+
 std::size_t UdpBatch::send(std::span<const PacketSlot> slots) noexcept {
     last_error_ = 0;
     std::size_t done = 0;
     while (done < slots.size()) {
-        const std::size_t chunk = std::min(slots.size() - done, max_batch);
-        for (std::size_t i = 0; i < chunk; ++i) {
-            const PacketSlot& slot = slots[done + i];
-            iovecs_[i] = {slot.data, slot.length};
-            messages_[i] = {};
-            messages_[i].msg_hdr.msg_iov = &iovecs_[i];
-            messages_[i].msg_hdr.msg_iovlen = 1;
-        }
-        const int n = ::sendmmsg(fd_, messages_.data(), static_cast<unsigned>(chunk), MSG_DONTWAIT);
+        const std::size_t messages = build_send_messages(slots, done);
+        const int n = ::sendmmsg(fd_, messages_.data(), static_cast<unsigned>(messages), MSG_DONTWAIT);
         if (n > 0) {
-            // A short count means the next datagram failed; the next call reports why (sendmmsg(2)).
-            done += static_cast<std::size_t>(n);
-            counters_.sent += static_cast<std::uint64_t>(n);
+            // A short count means the next message failed; the next call reports why (sendmmsg(2)).
+            for (int i = 0; i < n; ++i) {
+                done += datagrams_in_message_[i];
+                counters_.sent += datagrams_in_message_[i];
+                if (datagrams_in_message_[i] > 1) ++counters_.gso_trains;
+            }
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -61,11 +102,15 @@ std::size_t UdpBatch::send(std::span<const PacketSlot> slots) noexcept {
             last_error_ = errno;
             break;
         }
-        // Refused (or n == 0, which a non-empty batch should not produce): drop this datagram and go on,
-        // as a full link would; UDP callers expect loss, not a stalled queue.
+        if (n < 0 && errno == EIO && gso_ && datagrams_in_message_[0] > 1) {
+            gso_ = false;  // no segmentation offload on this path (udp_send_skb's EIO): plain sends from now on
+            continue;
+        }
+        // Refused (or n == 0, which a non-empty batch should not produce): drop this message's datagrams
+        // and go on, as a full link would; UDP callers expect loss, not a stalled queue.
         last_error_ = n < 0 ? errno : EIO;
-        ++counters_.send_errors;
-        ++done;
+        counters_.send_errors += datagrams_in_message_[0];
+        done += datagrams_in_message_[0];
     }
     return done;
 }

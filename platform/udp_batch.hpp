@@ -21,6 +21,7 @@ struct UdpBatchCounters {
     std::uint64_t truncated = 0;       // received datagrams longer than their slot (handed out with length 0)
     std::uint64_t receive_errors = 0;  // hard receive errors (e.g. ECONNREFUSED after an ICMP unreachable)
     std::uint64_t send_errors = 0;     // datagrams the kernel refused (consumed, not retried)
+    std::uint64_t gso_trains = 0;      // sends that carried several datagrams as one UDP GSO message
 };
 
 class UdpBatch {
@@ -41,22 +42,39 @@ public:
     std::size_t receive(std::span<PacketSlot> slots) noexcept;
 
     // Sends slots in order (`length` bytes each), in sendmmsg calls of up to max_batch, and returns how
-    // many were consumed. It stops early only on EAGAIN (the socket buffer is full: wait for writability
+    // many were consumed. With GSO on, a run of equal-sized datagrams (a shorter one may end it) leaves
+    // as one message with UDP_SEGMENT (Linux ≥ 4.18): the kernel cuts it into the same datagrams after one
+    // pass through the stack. A kernel or device that answers EIO turns GSO off for good and the send is
+    // retried datagram by datagram. It stops early only on EAGAIN (the socket buffer is full: wait for writability
     // and offer the rest again, or drop it). A datagram the kernel refuses for another reason (EMSGSIZE,
     // ECONNREFUSED, ...) is consumed and counted in send_errors. (A qdisc drop, ENOBUFS, is reported as
     // success by UDP unless IP_RECVERR is set, so it is not retried either.)
     std::size_t send(std::span<const PacketSlot> slots) noexcept;
 
+    void set_gso(bool enabled) noexcept { gso_ = enabled; }
+    bool gso() const noexcept { return gso_; }
     int fd() const noexcept { return fd_; }
     int last_error() const noexcept { return last_error_; }
     const UdpBatchCounters& counters() const noexcept { return counters_; }
 
 private:
+    // Fills messages_ from slots[first..], as many datagrams as fit one sendmmsg; returns the message count.
+    std::size_t build_send_messages(std::span<const PacketSlot> slots, std::size_t first) noexcept;
+
+    // The kernel's limits for one GSO message: UDP_MAX_SEGMENTS (64) datagrams, and one IP packet's worth
+    // of payload (kept under 64 KiB with room for the headers).
+    static constexpr std::size_t max_gso_bytes = 65000;
+    // One control message holding a uint16_t UDP_SEGMENT size (CMSG_SPACE(2) is 24 on 64-bit Linux).
+    static constexpr std::size_t control_size = 24;
+
     int fd_;
+    bool gso_ = false;
     int last_error_ = 0;
     UdpBatchCounters counters_;
     std::array<::mmsghdr, max_batch> messages_{};
     std::array<::iovec, max_batch> iovecs_{};
+    std::array<std::size_t, max_batch> datagrams_in_message_{};
+    alignas(::cmsghdr) std::array<std::array<unsigned char, control_size>, max_batch> controls_{};
 };
 
 }  // namespace ikevpn::platform
