@@ -140,8 +140,11 @@ void DataPath::attach_tun(platform::TunDevice tun) {
     configure_mtu(tun.ifindex());
     if (tun.offload()) {
         offload_ = std::make_unique<TunOffload>();
-        // Split super-packets become trains of equal-sized ESP datagrams: send each train as one message.
+        // Split super-packets become trains of equal-sized ESP datagrams: send each train as one message,
+        // and take the peer's trains the same way (without GRO the kernel would cut them up again).
         udp_.set_gso(true);
+        gro_storage_ = std::make_unique<std::uint8_t[]>(TunOffload::gro_messages * gro_buffer_size);
+        udp_.set_gro(true);
     }
     tun_.emplace(std::move(tun));
     tun_stream_.emplace(io_, tun_->fd());
@@ -240,25 +243,56 @@ asio::awaitable<void> DataPath::run_udp_receiver() {
 }
 
 std::size_t DataPath::receive_udp_batch() {
+    if (udp_.gro()) return receive_gro_batch();
     rx_acquired_ = acquire_batch(rx_packets_, rx_slots_, 0);
     if (rx_acquired_ == 0) {
         ++no_buffer_;  // cannot happen: each direction holds at most one batch of a pool of four
         return 0;
     }
     const std::size_t n = udp_.receive(std::span(rx_slots_.data(), rx_acquired_));
+    for (std::size_t i = 0; i < n; ++i) rx_packets_[i].length = std::uint32_t(rx_slots_[i].length);
+    process_datagrams(std::span(rx_packets_.data(), n));
+    release_batch(rx_packets_, rx_acquired_);
+    rx_acquired_ = 0;
+    return n;
+}
+
+std::size_t DataPath::receive_gro_batch() {
+    for (std::size_t i = 0; i < gro_slots_.size(); ++i)
+        gro_slots_[i] = {gro_storage_.get() + i * gro_buffer_size, gro_buffer_size, 0, 0};
+    const std::size_t n = udp_.receive(gro_slots_);
+    std::size_t count = 0;
+    for (std::size_t m = 0; m < n; ++m) {
+        const platform::PacketSlot& slot = gro_slots_[m];
+        const std::size_t step = slot.segment_size ? slot.segment_size : slot.length;
+        if (slot.length == 0) {
+            ++malformed_;  // truncated (handed out with length 0)
+            continue;
+        }
+        // Descriptors into the GRO buffer itself: ESP is decrypted in place, and the inner packet keeps
+        // the ESP header's octets in front of it for the virtio header of the TUN write.
+        for (std::size_t at = 0; at < slot.length && count < gro_packets_.size(); at += step)
+            gro_packets_[count++] = {slot.data, std::uint32_t(slot.length), std::uint32_t(at),
+                                     std::uint32_t(std::min(step, slot.length - at))};
+    }
+    process_datagrams(std::span(gro_packets_.data(), count));
+    // A full set of buffers means more may be waiting: report a full batch so that the reader drains on.
+    return n == gro_slots_.size() ? batch_size : n;
+}
+
+void DataPath::process_datagrams(std::span<dataplane::Packet> datagrams) {
     // ESP packets are collected into runs and decrypted a run at a time; an IKE message ends the run first,
     // so that the order of ESP and IKE (e.g. a rekey) on the wire is the order of processing.
     std::size_t run_start = 0, run_length = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        dataplane::Packet& packet = rx_packets_[i];
-        packet.length = std::uint32_t(rx_slots_[i].length);
+    for (std::size_t i = 0; i < datagrams.size(); ++i) {
+        dataplane::Packet& packet = datagrams[i];
         switch (dataplane::esp::classify_udp4500(packet.span())) {
         case dataplane::esp::Udp4500Kind::esp:
-            std::swap(rx_packets_[run_start + run_length], packet);  // keep the run contiguous
+            std::swap(datagrams[run_start + run_length], packet);  // keep the run contiguous
             ++run_length;
             break;
         case dataplane::esp::Udp4500Kind::ike:
-            deliver_esp(run_start, run_length);
+            deliver_esp(datagrams.subspan(run_start, run_length));
             run_start = i + 1;
             run_length = 0;
             on_ike_(ByteView(packet.data() + non_esp_marker_size, packet.length - non_esp_marker_size));
@@ -270,21 +304,21 @@ std::size_t DataPath::receive_udp_batch() {
             break;
         }
     }
-    deliver_esp(run_start, run_length);
-    release_batch(rx_packets_, rx_acquired_);
-    rx_acquired_ = 0;
-    return n;
+    deliver_esp(datagrams.subspan(run_start, run_length));
 }
 
-void DataPath::deliver_esp(std::size_t first, std::size_t count) {
-    if (count == 0) return;
-    std::span<dataplane::Packet> batch(rx_packets_.data() + first, count);
+void DataPath::deliver_esp(std::span<dataplane::Packet> batch) {
+    if (batch.empty()) return;
     engine_.decrypt_batch(batch);  // drops counted by the engine
     if (!tun_ || !*alive_) return;  // an IKE message may have closed the session mid-batch
     if (offload_) {
         std::size_t ok = 0;
         for (dataplane::Packet& packet : batch) {
             if (packet.result != dataplane::PacketResult::ok) continue;
+            if (ok == rx_ok_.size()) {
+                ++no_buffer_;  // cannot happen: a GRO batch holds at most rx_ok_.size() datagrams
+                continue;
+            }
             clamp(mss_, packet);
             rx_ok_[ok++] = &packet;
         }
@@ -294,6 +328,10 @@ void DataPath::deliver_esp(std::size_t first, std::size_t count) {
     std::size_t out = 0;
     for (const dataplane::Packet& packet : batch) {
         if (packet.result != dataplane::PacketResult::ok) continue;
+        if (out == tun_out_slots_.size()) {
+            ++no_buffer_;  // cannot happen: without offloads a receive batch holds at most batch_size
+            continue;
+        }
         clamp(mss_, packet);
         tun_out_slots_[out++] = {packet.data(), packet.length, packet.length};
     }
@@ -391,7 +429,7 @@ nlohmann::json DataPath::offload_status() const {
     if (!offload_) return {{"tun_offload", false}};
     const auto& c = offload_->counters();
     return {{"tun_offload", true}, {"super_packets_read", c.super_packets_read}, {"coalesced_writes", c.runs_written},
-            {"udp_gso", udp_.gso()}, {"udp_gso_trains", udp_.counters().gso_trains}};
+            {"udp_gso", udp_.gso()}, {"udp_gso_trains", udp_.counters().gso_trains}, {"udp_gro", udp_.gro()}};
 }
 
 std::uint64_t DataPath::packets_in() const {

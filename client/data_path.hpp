@@ -33,7 +33,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace ikevpn::client {
@@ -100,8 +102,12 @@ private:
     asio::awaitable<void> run_tun_reader();
     // One recvmmsg batch, processed to the end; returns the datagrams received.
     std::size_t receive_udp_batch();
+    // With UDP GRO: one recvmmsg of up to gro_messages buffers, each cut into its datagrams (in place).
+    std::size_t receive_gro_batch();
+    // Classifies received datagrams (IKE, keepalive, ESP) and decrypts and delivers the ESP ones.
+    void process_datagrams(std::span<dataplane::Packet> datagrams);
     // Decrypts rx_packets_[first, first + count) and writes the ok ones to the TUN.
-    void deliver_esp(std::size_t first, std::size_t count);
+    void deliver_esp(std::span<dataplane::Packet> batch);
     // One TUN batch, read, clamped and encrypted; fills tx_slots_[0, tx_count_) with the ESP packets to
     // send and returns the packets read.
     std::size_t read_tun_batch();
@@ -128,8 +134,13 @@ private:
     std::array<dataplane::Packet, batch_size> rx_packets_{}, tx_packets_{};
     std::array<platform::PacketSlot, batch_size> rx_slots_{}, tx_slots_{}, tun_out_slots_{};
     std::size_t rx_acquired_ = 0, tx_acquired_ = 0, tx_count_ = 0;
-    std::array<dataplane::Packet*, batch_size> rx_ok_{};  // decrypted packets for a coalescing write
-    std::unique_ptr<TunOffload> offload_;                  // set when the TUN device has offloads
+    std::array<dataplane::Packet*, TunOffload::max_write> rx_ok_{};  // decrypted packets for a coalescing write
+    std::unique_ptr<TunOffload> offload_;  // set when the TUN device has offloads
+    // UDP GRO receive buffers (64 KiB each) and the datagrams cut out of them; allocated with offloads.
+    static constexpr std::size_t gro_buffer_size = 65536;
+    std::unique_ptr<std::uint8_t[]> gro_storage_;
+    std::array<platform::PacketSlot, TunOffload::gro_messages> gro_slots_{};
+    std::array<dataplane::Packet, TunOffload::max_write> gro_packets_{};
 
     std::optional<dataplane::MssLimits> mss_;
     std::optional<std::string> mtu_warning_;

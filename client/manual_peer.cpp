@@ -318,13 +318,9 @@ int run_manual_peer(const ManualPeerConfig& config, EventSink& events) {
     io.run();
     network.teardown();
     for (const auto& problem : network.teardown_errors()) events.warning("cleanup: " + problem);
-    const auto offload = path.offload_status();
     events.progress("bench-peer stopped: " + std::to_string(path.packets_in()) + " ESP packets in" +
                     (ike_ignored ? ", " + std::to_string(ike_ignored) + " IKE messages ignored" : "") +
-                    (offload["tun_offload"].get<bool>()
-                         ? ", " + offload["super_packets_read"].dump() + " TSO reads split, " +
-                               offload["coalesced_writes"].dump() + " coalesced TUN writes"
-                         : ", TUN offloads off"));
+                    "; data path " + path.offload_status().dump());
     return 0;
 }
 

@@ -50,7 +50,7 @@ std::size_t TunOffload::read(platform::TunDevice& tun, dataplane::PacketPool& po
 }
 
 void TunOffload::write(platform::TunDevice& tun, std::span<dataplane::Packet* const> packets) {
-    packets = packets.first(std::min(packets.size(), batch_size));
+    packets = packets.first(std::min(packets.size(), max_write));
     const std::size_t run_count = coalescer_.coalesce(packets, runs_);
     for (std::size_t r = 0; r < run_count; ++r) {
         const auto& run = runs_[r];

@@ -24,6 +24,9 @@ namespace ikevpn::client {
 class TunOffload {
 public:
     static constexpr std::size_t batch_size = platform::UdpBatch::max_batch;
+    // A write takes what one UDP GRO receive can decrypt: gro_messages buffers of up to 64 datagrams.
+    static constexpr std::size_t gro_messages = 4;
+    static constexpr std::size_t max_write = gro_messages * 64;
 
     struct Counters {
         std::uint64_t super_packets_read = 0;  // TSO reads that became two or more segments
@@ -41,7 +44,8 @@ public:
                      std::uint32_t tailroom, const std::optional<dataplane::MssLimits>& mss);
     bool more_pending() const { return pending_; }
 
-    // Writes the packets (each with vnet_header_size octets of headroom) to `tun`, coalesced.
+    // Writes the packets (at most max_write, each with vnet_header_size octets of headroom) to `tun`,
+    // coalesced.
     void write(platform::TunDevice& tun, std::span<dataplane::Packet* const> packets);
 
     const Counters& counters() const { return counters_; }
@@ -55,8 +59,8 @@ private:
     dataplane::offload::TcpCoalescer coalescer_;
     bool pending_ = false;
     std::size_t next_segment_ = 0;
-    std::array<dataplane::offload::CoalescedRun, batch_size> runs_{};
-    std::array<::iovec, batch_size> pieces_{};
+    std::array<dataplane::offload::CoalescedRun, max_write> runs_{};
+    std::array<::iovec, max_write> pieces_{};
     Counters counters_;
 };
 

@@ -19,6 +19,9 @@ struct PacketSlot {
     std::uint8_t* data = nullptr;
     std::size_t capacity = 0;
     std::size_t length = 0;
+    // UDP GRO (UdpBatch::set_gro): the received buffer holds datagrams of this size back to back (the
+    // last may be shorter); 0 = one datagram.
+    std::size_t segment_size = 0;
 };
 
 class TunDevice {

@@ -9,8 +9,33 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103  // <linux/udp.h>; glibc's <netinet/udp.h> has it from 2.29
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 namespace ikevpn::platform {
+
+bool UdpBatch::set_gro(bool enabled) noexcept {
+    const int value = enabled ? 1 : 0;
+    if (::setsockopt(fd_, SOL_UDP, UDP_GRO, &value, sizeof value) != 0) return false;
+    gro_ = enabled;
+    return true;
+}
+
+namespace {
+
+// The segment size of a GRO buffer: a UDP_GRO control message carrying an int (udp_cmsg_recv).
+std::size_t gro_segment_size(::msghdr& header) {
+    for (::cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+        if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO || c->cmsg_len < CMSG_LEN(sizeof(int))) continue;
+        int size = 0;
+        std::memcpy(&size, CMSG_DATA(c), sizeof size);
+        return size > 0 ? static_cast<std::size_t>(size) : 0;
+    }
+    return 0;
+}
+
+}  // namespace
 
 std::size_t UdpBatch::receive(std::span<PacketSlot> slots) noexcept {
     last_error_ = 0;
@@ -20,6 +45,10 @@ std::size_t UdpBatch::receive(std::span<PacketSlot> slots) noexcept {
         messages_[i] = {};
         messages_[i].msg_hdr.msg_iov = &iovecs_[i];
         messages_[i].msg_hdr.msg_iovlen = 1;
+        if (gro_) {
+            messages_[i].msg_hdr.msg_control = controls_[i].data();
+            messages_[i].msg_hdr.msg_controllen = control_size;
+        }
     }
     while (want > 0) {
         // MSG_DONTWAIT as well as O_NONBLOCK: the reactor told us the socket is readable, and a receive
@@ -36,6 +65,7 @@ std::size_t UdpBatch::receive(std::span<PacketSlot> slots) noexcept {
         for (int i = 0; i < n; ++i) {
             const bool truncated = (messages_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
             slots[i].length = truncated ? 0 : messages_[i].msg_len;
+            slots[i].segment_size = gro_ && !truncated ? gro_segment_size(messages_[i].msg_hdr) : 0;
             if (truncated) ++counters_.truncated;
         }
         counters_.received += static_cast<std::uint64_t>(n);
@@ -44,7 +74,8 @@ std::size_t UdpBatch::receive(std::span<PacketSlot> slots) noexcept {
     return 0;
 }
 
-static_assert(CMSG_SPACE(sizeof(std::uint16_t)) <= 24, "control_size too small for UDP_SEGMENT");
+static_assert(CMSG_SPACE(sizeof(std::uint16_t)) <= 24 && CMSG_SPACE(sizeof(int)) <= 24,
+              "control_size too small for UDP_SEGMENT or UDP_GRO");
 
 std::size_t UdpBatch::build_send_messages(std::span<const PacketSlot> slots, std::size_t first) noexcept {
     std::size_t messages = 0, iovecs = 0;

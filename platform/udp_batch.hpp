@@ -38,7 +38,8 @@ public:
     // bytes; `length` is set) and returns n. 0 means nothing was waiting (EAGAIN) or a hard error, which
     // is counted and kept in last_error(). n < the slots offered means the socket was drained or an error
     // is pending (reported by the next call), so an edge-triggered reactor may wait again. A truncated
-    // datagram is handed out with length 0.
+    // datagram is handed out with length 0. With GRO on, a slot may hold several datagrams of
+    // `segment_size` octets back to back (size slots for 64 KiB then).
     std::size_t receive(std::span<PacketSlot> slots) noexcept;
 
     // Sends slots in order (`length` bytes each), in sendmmsg calls of up to max_batch, and returns how
@@ -52,6 +53,10 @@ public:
     std::size_t send(std::span<const PacketSlot> slots) noexcept;
 
     void set_gso(bool enabled) noexcept { gso_ = enabled; }
+    // UDP_GRO (Linux ≥ 5.0): the kernel may deliver a train of equal-sized datagrams from one flow (sent
+    // with GSO, or merged by the receiving device) as one buffer. Returns false if the socket refused.
+    bool set_gro(bool enabled) noexcept;
+    bool gro() const noexcept { return gro_; }
     bool gso() const noexcept { return gso_; }
     int fd() const noexcept { return fd_; }
     int last_error() const noexcept { return last_error_; }
@@ -69,6 +74,7 @@ private:
 
     int fd_;
     bool gso_ = false;
+    bool gro_ = false;
     int last_error_ = 0;
     UdpBatchCounters counters_;
     std::array<::mmsghdr, max_batch> messages_{};

@@ -190,3 +190,43 @@ TEST_CASE("with GSO, trains of equal-sized datagrams are sent as one message eac
                           [&](std::uint8_t b) { return b == static_cast<std::uint8_t>(i); }));
     }
 }
+
+// GSO out, GRO in: the receiver gets whole trains as single buffers with their segment size, and cutting
+// them at that size gives back exactly the datagrams that were sent, in order.
+TEST_CASE("with GRO, a GSO train arrives as one buffer that splits into the datagrams sent") {
+    IKEVPN_REQUIRE_NETNS();
+    SocketPair pair(1 << 22);
+    UdpBatch sender(pair.a), receiver(pair.b);
+    sender.set_gso(true);
+    REQUIRE(receiver.set_gro(true));
+    Buffers out(UdpBatch::max_batch, 2048), in(8, 65536);
+    std::vector<std::size_t> sizes(40, 1400);
+    sizes.push_back(300);
+    sizes.insert(sizes.end(), 10, 900);
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        out.slots[i].length = sizes[i];
+        std::fill_n(out.storage[i].begin(), sizes[i], static_cast<std::uint8_t>(i));
+    }
+    REQUIRE(sender.send(std::span(out.slots.data(), sizes.size())) == sizes.size());
+    std::vector<std::vector<std::uint8_t>> datagrams;
+    std::size_t coalesced = 0;
+    while (datagrams.size() < sizes.size()) {
+        const std::size_t n = receiver.receive(in.slots);
+        REQUIRE(n > 0);
+        for (std::size_t m = 0; m < n; ++m) {
+            const PacketSlot& slot = in.slots[m];
+            const std::size_t step = slot.segment_size ? slot.segment_size : slot.length;
+            if (slot.segment_size) ++coalesced;
+            for (std::size_t at = 0; at < slot.length; at += step)
+                datagrams.emplace_back(slot.data + at, slot.data + std::min(slot.length, at + step));
+        }
+    }
+    REQUIRE(datagrams.size() == sizes.size());
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        CAPTURE(i);
+        REQUIRE(datagrams[i].size() == sizes[i]);
+        CHECK(std::all_of(datagrams[i].begin(), datagrams[i].end(),
+                          [&](std::uint8_t b) { return b == static_cast<std::uint8_t>(i); }));
+    }
+    if (sender.gso()) CHECK(coalesced == 2);
+}
