@@ -429,7 +429,8 @@ nlohmann::json DataPath::offload_status() const {
     if (!offload_) return {{"tun_offload", false}};
     const auto& c = offload_->counters();
     return {{"tun_offload", true}, {"super_packets_read", c.super_packets_read}, {"coalesced_writes", c.runs_written},
-            {"udp_gso", udp_.gso()}, {"udp_gso_trains", udp_.counters().gso_trains}, {"udp_gro", udp_.gro()}};
+            {"udp_gso", udp_.gso()}, {"udp_gso_trains", udp_.counters().gso_trains}, {"udp_gro", udp_.gro()},
+            {"udp_gro_trains", udp_.counters().gro_trains}};
 }
 
 std::uint64_t DataPath::packets_in() const {

@@ -66,6 +66,7 @@ std::size_t UdpBatch::receive(std::span<PacketSlot> slots) noexcept {
             const bool truncated = (messages_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
             slots[i].length = truncated ? 0 : messages_[i].msg_len;
             slots[i].segment_size = gro_ && !truncated ? gro_segment_size(messages_[i].msg_hdr) : 0;
+            if (slots[i].segment_size != 0) ++counters_.gro_trains;
             if (truncated) ++counters_.truncated;
         }
         counters_.received += static_cast<std::uint64_t>(n);

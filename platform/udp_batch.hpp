@@ -22,6 +22,7 @@ struct UdpBatchCounters {
     std::uint64_t receive_errors = 0;  // hard receive errors (e.g. ECONNREFUSED after an ICMP unreachable)
     std::uint64_t send_errors = 0;     // datagrams the kernel refused (consumed, not retried)
     std::uint64_t gso_trains = 0;      // sends that carried several datagrams as one UDP GSO message
+    std::uint64_t gro_trains = 0;      // receives that delivered several datagrams as one UDP GRO buffer
 };
 
 class UdpBatch {
