@@ -162,6 +162,7 @@ private:
     void read_proposals(const json& doc, Profile& p) const;
     void read_network(const json& doc, Profile& p) const;
     void read_tun(const json& tun, Profile& p) const;
+    void read_kill_switch(const json& v, Profile& p) const;
 
     fs::path file_;
     std::string label_;
@@ -342,8 +343,7 @@ void ProfileReader::read_network(const json& doc, Profile& p) const {
             fail("routes[" + std::to_string(i) + "]", route_problem(routes[i]));
         p.routes.push_back(*prefix);
     }
-    if (doc.contains("dns") && (p.dns = get_bool(doc["dns"], "dns")))
-        fail("dns", "applying the gateway's DNS servers is not supported yet; set it to false");
+    if (doc.contains("dns")) p.dns = get_bool(doc["dns"], "dns");
     if (doc.contains("mobike") && (p.mobike = get_bool(doc["mobike"], "mobike")))
         unsupported("mobike", "MOBIKE", "set it to false");
     if (doc.contains("encap")) {
@@ -364,6 +364,18 @@ void ProfileReader::read_tun(const json& tun, Profile& p) const {
     if (tun.contains("mtu")) p.tun.mtu = get_int(tun["mtu"], "tun.mtu", 576, 9000);
 }
 
+// "kill_switch": true | false | {"allow_lan": bool} (platform/kill_switch.hpp says what it lets through).
+void ProfileReader::read_kill_switch(const json& v, Profile& p) const {
+    if (v.is_boolean()) {
+        p.kill_switch = v.get<bool>();
+        return;
+    }
+    expect(v, "kill_switch", json::value_t::object, "true, false or an object such as {\"allow_lan\": true}");
+    check_keys(v, "kill_switch.", {"allow_lan"});
+    p.kill_switch = true;
+    if (v.contains("allow_lan")) p.kill_switch_allow_lan = get_bool(v["allow_lan"], "kill_switch.allow_lan");
+}
+
 Profile ProfileReader::read() {
     SecureBytes raw;  // may hold an inline PSK
     const auto file_read = read_small_file(file_, raw);
@@ -372,7 +384,8 @@ Profile ProfileReader::read() {
     const json doc = parse_document(text);
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
-                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "tun"});
+                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "tun",
+                         "kill_switch"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -382,6 +395,7 @@ Profile ProfileReader::read() {
     read_network(doc, p);
     if (doc.contains("nat_keepalive")) p.nat_keepalive = get_int(doc["nat_keepalive"], "nat_keepalive", 0, 3600);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
+    if (doc.contains("kill_switch")) read_kill_switch(doc["kill_switch"], p);
     return p;
 }
 

@@ -5,6 +5,7 @@
 
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
+#include "client/host_integration.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
@@ -72,6 +73,7 @@ private:
     std::unique_ptr<DataPath> data_path_;
     std::unique_ptr<platform::LinuxNetworkBuilder> network_;
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<HostIntegration> host_;  // state file, kill switch, DNS
     core::NetworkConfig network_config_;
     IpAddress gateway_;
     Clock::time_point started_ = Clock::now();
@@ -223,8 +225,9 @@ void Session::apply_network(const core::NetworkConfig& config) {
         std::string dns_list;
         for (const auto& d : config.dns) dns_list += (dns_list.empty() ? "" : ", ") + d.to_string();
         events_.progress("virtual IP " + vip + " on " + tun_name + ", routes " + route_list);
-        if (!config.dns.empty())
-            events_.progress("the gateway offers DNS " + dns_list + " (not applied: DNS integration is not supported yet)");
+        const std::string dns_line = host_->apply_dns(config, tun_name);
+        if (!dns_line.empty()) events_.progress(dns_line);
+        else if (!config.dns.empty()) events_.progress("the gateway offers DNS " + dns_list + " (not applied: \"dns\" is false)");
         events_.progress("connected in " + std::to_string(ms) + " ms");
         nlohmann::json event = status();
         nlohmann::json connected = {{"event", "connected"}, {"virtual_ip", event["virtual_ip"]},
@@ -242,6 +245,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
 void Session::local_failure(std::string_view code, const std::string& message) {
     if (!local_error_) local_error_ = std::make_pair(std::string(code), message);
     if (network_) network_->teardown();
+    if (host_) host_->release();
     perform(ike_->close(Clock::now()));
 }
 
@@ -253,6 +257,7 @@ void Session::finish(const core::Closed& closed) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
     }
+    if (host_) host_->release();  // DNS, kill switch, state file: after the routes are gone
     std::string reason = closed.reason;
     if (local_error_) {
         events_.error(local_error_->first, local_error_->second);
@@ -307,6 +312,13 @@ int Session::run() {
     } catch (const AlreadyConnected& e) {
         events_.error("ALREADY_CONNECTED", e.what());
         return 1;
+    } catch (const std::exception& e) {
+        events_.error("PLATFORM_ERROR", e.what());
+        return 1;
+    }
+    try {
+        host_ = std::make_unique<HostIntegration>(profile_, options_.socket_path, events_);
+        host_->begin(gateway_);
     } catch (const std::exception& e) {
         events_.error("PLATFORM_ERROR", e.what());
         return 1;
