@@ -38,11 +38,11 @@ std::string error_with(const json& patch) {
 
 TEST_CASE("dns: true is accepted now") {
     CHECK(load_with({{"dns", true}}).dns);
-    CHECK_FALSE(load_with({}).dns);
+    CHECK_FALSE(load_with(json::object()).dns);
 }
 
 TEST_CASE("kill_switch: off by default; true; object with allow_lan") {
-    Profile p = load_with({});
+    Profile p = load_with(json::object());
     CHECK_FALSE(p.kill_switch);
     CHECK_FALSE(p.kill_switch_allow_lan);
     p = load_with({{"kill_switch", true}});
