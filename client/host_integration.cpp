@@ -64,6 +64,11 @@ std::string HostIntegration::apply_dns(const core::NetworkConfig& config, const 
     return "DNS " + list + " applied through " + platform::dns_backend_name(backend);
 }
 
+std::optional<std::string> HostIntegration::dns_backend() const {
+    if (!dns_.active() || !state_.dns) return std::nullopt;
+    return std::string(platform::dns_backend_name(state_.dns->backend));
+}
+
 void HostIntegration::release() noexcept {
     try {
         for (const auto& problem : dns_.restore()) events_.warning("cleanup: " + problem);

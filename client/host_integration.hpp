@@ -12,6 +12,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace ikevpn::client {
 
@@ -31,6 +33,10 @@ public:
     std::string apply_dns(const core::NetworkConfig& config, const std::string& tun_name);
     // Undoes DNS, then the kill switch, then removes the state file; problems become warnings. Idempotent.
     void release() noexcept;
+
+    bool kill_switch_on() const { return kill_switch_ && kill_switch_->installed(); }
+    // "systemd-resolved", "resolvconf" or "/etc/resolv.conf" while DNS is applied; nullopt otherwise.
+    std::optional<std::string> dns_backend() const;
 
 private:
     void save();

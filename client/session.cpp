@@ -44,7 +44,7 @@ class Session {
 public:
     Session(const Profile& profile, const ConnectOptions& options, EventSink& events)
         : profile_(profile), options_(options), events_(events), random_(crypto::make_system_random()),
-          timer_(io_), signals_(io_, SIGINT, SIGTERM) {}
+          timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP) {}  // SIGHUP: the terminal closed
 
     int run();
 
@@ -137,6 +137,8 @@ nlohmann::json Session::status() const {
         network_config_.virtual_ip6 ? nlohmann::json(network_config_.virtual_ip6->to_string()) : nullptr;
     j["dns"] = nlohmann::json::array();
     for (const auto& d : network_config_.dns) j["dns"].push_back(d.to_string());
+    j["dns_applied"] = host_ && host_->dns_backend() ? nlohmann::json(*host_->dns_backend()) : nullptr;
+    j["kill_switch"] = host_ && host_->kill_switch_on();
     nlohmann::json ike = {{"spi_i", info.spi_i}, {"spi_r", info.spi_r}, {"encryption", info.encryption},
                           {"prf", info.prf}, {"dh", info.dh}};
     if (info.established_at)
@@ -340,7 +342,7 @@ int Session::run() {
     });
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
-        events_.progress(std::string(signal == SIGINT ? "interrupted" : "terminated") + ", disconnecting");
+        events_.progress(std::string(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated") + ", disconnecting");
         perform(ike_->close(Clock::now()));
         // A second signal while the Delete is in flight stops at once (cleanup still runs).
         signals_.async_wait([this](std::error_code ec2, int) {

@@ -44,6 +44,8 @@ check "resolv.conf starts with ikevpn's marker" grep -q '^# Written by ikevpn (p
 check "options line kept" grep -qx 'options edns0 timeout:2' <<<"$(netns_resolv_show)"
 check "progress says DNS was applied through /etc/resolv.conf" \
     grep -q 'DNS 198.51.100.53 applied through /etc/resolv.conf' "$work/stderr.log"
+check "status --json: dns_applied is \"/etc/resolv.conf\", kill_switch false" \
+    jq -e '.dns_applied == "/etc/resolv.conf" and .kill_switch == false' <<<"$(ikevpn_ctl status --json)"
 check "state file records the DNS backup" jq -e '.dns.backend == "/etc/resolv.conf"' "$work/ctl.state"
 check "backup of the original exists" cmp -s "$work/ctl.state.resolv.conf" "$NETNS_RESOLV_ORIGINAL"
 check "ikevpn disconnect exits 0" ikevpn_ctl disconnect
@@ -69,6 +71,15 @@ check "SIGTERM: connect exits 0 within 15 s (status $IKEVPN_STATUS)" test "$IKEV
 check "SIGTERM: resolv.conf byte-identical" netns_resolv_is_original
 check "SIGTERM: gateway has no IKE SA left (Delete was sent)" test "$(lab_gateway_sa_count)" -eq 0
 check "SIGTERM: no state file left" not test -e "$work/ctl.state"
+
+# 3b. SIGHUP (the terminal closed) is a disconnect as well
+ikevpn_start "$work"
+check_fatal "connected for SIGHUP" ikevpn_wait_event connected 20
+kill -HUP "$IKEVPN_PID"
+ikevpn_wait_exit 15 || true
+check "SIGHUP: connect exits 0 within 15 s (status $IKEVPN_STATUS)" test "$IKEVPN_STATUS" -eq 0
+check "SIGHUP: resolv.conf byte-identical" netns_resolv_is_original
+check "SIGHUP: no state file left" not test -e "$work/ctl.state"
 
 # 4. someone else rewrites resolv.conf while connected: left as they wrote it, backup kept, warning
 ikevpn_start "$work"

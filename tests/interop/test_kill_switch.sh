@@ -37,6 +37,8 @@ ikevpn_start "$work"
 check_fatal "ikevpn reports \"connected\" within 20 s" ikevpn_wait_event connected 20
 check "kill switch table inet ikevpn_demo exists while connected" table_exists
 check "progress announces the kill switch" grep -q 'kill switch on' "$work/stderr.log"
+check "status --json: kill_switch true, dns_applied null" \
+    jq -e '.kill_switch == true and .dns_applied == null' <<<"$(ikevpn_ctl status --json)"
 check "state file names the table" jq -e '.nft_table == "ikevpn_demo"' "$work/ctl.state"
 check "ping through the tunnel works with the kill switch on" lab_exec_client ping -c2 -i0.2 -W2 "$LAB_HOST_IP"
 check "the plain path to the gateway (ICMP to 192.0.2.1) is blocked" not lab_exec_client ping -c1 -W1 192.0.2.1
