@@ -114,7 +114,8 @@ std::optional<RunState> load_run_state(const fs::path& path) {
     try {
         return from_json(json::parse(text.str()));
     } catch (const std::exception& e) {
-        throw std::runtime_error(path.string() + " is not an ikevpn state file (" + e.what() + ")");
+        throw std::runtime_error(path.string() + " is not an ikevpn state file (" + e.what() +
+                                 "); check what it describes and remove it");
     }
 }
 
