@@ -52,7 +52,7 @@ check "after SIGKILL the policy rules are still there" test "$(client_rules)" !=
 check "the TUN device died with the process" not client_has_link ikevpn0
 out=$(ikevpn_ctl disconnect 2>&1) && status=0 || status=$?
 echo "INFO: disconnect after SIGKILL said:"
-sed 's/^/INFO:   /' <<<"$out"
+while IFS= read -r line; do echo "INFO:   $line"; done <<<"$out"
 check "disconnect with no live connect exits 0" test "$status" -eq 0
 check "it says there was no running ikevpn and what it cleaned" \
     grep -q 'no ikevpn is running for profile demo.*cleaned up what it left' <<<"$out"
@@ -94,6 +94,7 @@ check "its error event has code ALREADY_CONNECTED" \
     jq -e -R 'fromjson? | select(.event == "error") | .code == "ALREADY_CONNECTED"' "$second/events.jsonl"
 check "the first connect is still connected" jq -e '.state == "connected"' <<<"$(ikevpn_ctl status --json)"
 check "its DNS is untouched" netns_resolv_has_server 198.51.100.53
+# shellcheck disable=SC2016  # $pid is a jq variable
 check "its state file still names it" jq -e --argjson pid "$IKEVPN_PID" '.pid == $pid' "$work/ctl.state"
 
 check "ikevpn disconnect exits 0" ikevpn_ctl disconnect
