@@ -8,6 +8,7 @@
 #include "client/events.hpp"
 #include "client/manual_peer.hpp"
 #include "client/profile.hpp"
+#include "client/run_state.hpp"
 #include "client/session.hpp"
 #include "client/status_format.hpp"
 
@@ -134,6 +135,8 @@ int run_status_command(const Arguments& args) {
 }
 
 int run_disconnect_command(const Arguments& args) {
+    // A connect that was killed cannot answer; clean up what it left instead (client/run_state.hpp).
+    if (auto code = disconnect_dead_connects(fs::path(args.socket))) return *code;
     const auto path = socket_of(args);
     const auto answer = control_request(path, {{"command", "disconnect"}});
     if (answer.value("ok", false) != true) {

@@ -162,6 +162,7 @@ private:
     void read_proposals(const json& doc, Profile& p) const;
     void read_network(const json& doc, Profile& p) const;
     void read_tun(const json& tun, Profile& p) const;
+    void read_kill_switch(const json& v, Profile& p) const;
 
     fs::path file_;
     std::string label_;
@@ -342,8 +343,7 @@ void ProfileReader::read_network(const json& doc, Profile& p) const {
             fail("routes[" + std::to_string(i) + "]", route_problem(routes[i]));
         p.routes.push_back(*prefix);
     }
-    if (doc.contains("dns") && (p.dns = get_bool(doc["dns"], "dns")))
-        fail("dns", "applying the gateway's DNS servers is not supported yet; set it to false");
+    if (doc.contains("dns")) p.dns = get_bool(doc["dns"], "dns");
     if (doc.contains("mobike") && (p.mobike = get_bool(doc["mobike"], "mobike")))
         unsupported("mobike", "MOBIKE", "set it to false");
     if (doc.contains("encap")) {
@@ -369,6 +369,18 @@ void ProfileReader::read_tun(const json& tun, Profile& p) const {
     if (tun.contains("offload")) p.tun.offload = get_bool(tun["offload"], "tun.offload");
 }
 
+// "kill_switch": true | false | {"allow_lan": bool} (platform/kill_switch.hpp says what it lets through).
+void ProfileReader::read_kill_switch(const json& v, Profile& p) const {
+    if (v.is_boolean()) {
+        p.kill_switch = v.get<bool>();
+        return;
+    }
+    expect(v, "kill_switch", json::value_t::object, "true, false or an object such as {\"allow_lan\": true}");
+    check_keys(v, "kill_switch.", {"allow_lan"});
+    p.kill_switch = true;
+    if (v.contains("allow_lan")) p.kill_switch_allow_lan = get_bool(v["allow_lan"], "kill_switch.allow_lan");
+}
+
 Profile ProfileReader::read() {
     SecureBytes raw;  // may hold an inline PSK
     const auto file_read = read_small_file(file_, raw);
@@ -378,7 +390,7 @@ Profile ProfileReader::read() {
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
-                         "tun"});
+                         "tun", "kill_switch"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -390,6 +402,7 @@ Profile ProfileReader::read() {
     if (doc.contains("replay_window"))
         p.replay_window = get_int(doc["replay_window"], "replay_window", 64, 65536);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
+    if (doc.contains("kill_switch")) read_kill_switch(doc["kill_switch"], p);
     return p;
 }
 

@@ -43,7 +43,7 @@ struct Profile {
     std::vector<msg::Proposal> esp_proposals;  // parsed from `esp`, numbered 1..n
     bool virtual_ip = true;      // only true is supported yet
     std::vector<IpPrefix> routes;  // default 0.0.0.0/0
-    bool dns = false;            // only false is supported yet (servers are still requested and shown)
+    bool dns = false;            // apply the gateway's DNS servers to the host (platform/dns_config.hpp)
     bool mobike = false;         // only false is supported yet
     Encapsulation encap = Encapsulation::udp;
     // "nat_keepalive": seconds between NAT-T keepalives (RFC 3948 §2.3, §4) on an otherwise idle UDP 4500
@@ -54,6 +54,10 @@ struct Profile {
     // encryption at the gateway) at 1 bit of memory per packet.
     int replay_window = 1024;
     TunSettings tun;
+    // "kill_switch": true or {"allow_lan": bool}: nftables drop everything but the tunnel and IKE/ESP to the
+    // gateway (platform/kill_switch.hpp) from before the first IKE packet until disconnect.
+    bool kill_switch = false;
+    bool kill_switch_allow_lan = false;
 };
 
 // Reads and validates a profile. Unknown keys, wrong types, bad values and unsupported features throw

@@ -5,6 +5,7 @@
 
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
+#include "client/host_integration.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
@@ -43,7 +44,7 @@ class Session {
 public:
     Session(const Profile& profile, const ConnectOptions& options, EventSink& events)
         : profile_(profile), options_(options), events_(events), random_(crypto::make_system_random()),
-          timer_(io_), signals_(io_, SIGINT, SIGTERM) {}
+          timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP) {}  // SIGHUP: the terminal closed
 
     int run();
 
@@ -73,6 +74,7 @@ private:
     std::unique_ptr<DataPath> data_path_;
     std::unique_ptr<platform::LinuxNetworkBuilder> network_;
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<HostIntegration> host_;  // state file, kill switch, DNS
     core::NetworkConfig network_config_;
     IpAddress gateway_;
     Clock::time_point started_ = Clock::now();
@@ -136,6 +138,8 @@ nlohmann::json Session::status() const {
         network_config_.virtual_ip6 ? nlohmann::json(network_config_.virtual_ip6->to_string()) : nullptr;
     j["dns"] = nlohmann::json::array();
     for (const auto& d : network_config_.dns) j["dns"].push_back(d.to_string());
+    j["dns_applied"] = host_ && host_->dns_backend() ? nlohmann::json(*host_->dns_backend()) : nullptr;
+    j["kill_switch"] = host_ && host_->kill_switch_on();
     nlohmann::json ike = {{"spi_i", info.spi_i}, {"spi_r", info.spi_r}, {"encryption", info.encryption},
                           {"prf", info.prf}, {"dh", info.dh}};
     if (info.established_at)
@@ -249,8 +253,9 @@ void Session::apply_network(const core::NetworkConfig& config) {
         std::string dns_list;
         for (const auto& d : config.dns) dns_list += (dns_list.empty() ? "" : ", ") + d.to_string();
         events_.progress("virtual IP " + vip + " on " + tun_name + ", routes " + route_list);
-        if (!config.dns.empty())
-            events_.progress("the gateway offers DNS " + dns_list + " (not applied: DNS integration is not supported yet)");
+        const std::string dns_line = host_->apply_dns(config, tun_name);
+        if (!dns_line.empty()) events_.progress(dns_line);
+        else if (!config.dns.empty()) events_.progress("the gateway offers DNS " + dns_list + " (not applied: \"dns\" is false)");
         events_.progress("connected in " + std::to_string(ms) + " ms");
         nlohmann::json event = status();
         nlohmann::json connected = {{"event", "connected"}, {"virtual_ip", event["virtual_ip"]},
@@ -268,6 +273,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
 void Session::local_failure(std::string_view code, const std::string& message) {
     if (!local_error_) local_error_ = std::make_pair(std::string(code), message);
     if (network_) network_->teardown();
+    if (host_) host_->release();
     perform(ike_->close(Clock::now()));
 }
 
@@ -279,6 +285,7 @@ void Session::finish(const core::Closed& closed) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
     }
+    if (host_) host_->release();  // DNS, kill switch, state file: after the routes are gone
     std::string reason = closed.reason;
     if (local_error_) {
         events_.error(local_error_->first, local_error_->second);
@@ -338,6 +345,13 @@ int Session::run() {
         return 1;
     }
     try {
+        host_ = std::make_unique<HostIntegration>(profile_, options_.socket_path, events_);
+        host_->begin(gateway_);
+    } catch (const std::exception& e) {
+        events_.error("PLATFORM_ERROR", e.what());
+        return 1;
+    }
+    try {
         // Leftovers of a killed earlier run would steer traffic into a table without a device.
         platform::Netlink netlink;
         if (std::size_t removed = platform::LinuxNetworkBuilder::cleanup_stale(netlink))
@@ -355,7 +369,7 @@ int Session::run() {
     data_path_->set_replay_window(std::uint32_t(profile_.replay_window));
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
-        events_.progress(std::string(signal == SIGINT ? "interrupted" : "terminated") + ", disconnecting");
+        events_.progress(std::string(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated") + ", disconnecting");
         perform(ike_->close(Clock::now()));
         // A second signal while the Delete is in flight stops at once (cleanup still runs).
         signals_.async_wait([this](std::error_code ec2, int) {

@@ -12,6 +12,10 @@ build_pkgs=(meson ninja-build pkg-config g++ libbotan-2-dev libasio-dev libcli11
 run_pkgs=(iproute2 iputils-ping nftables jq procps util-linux coreutils strongswan-charon strongswan-swanctl
     strongswan-pki libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-extra-plugins
     libstrongswan-standard-plugins iperf3 tcpdump wireguard-go wireguard-tools socat)
+# test_dns_resolved.sh: a private system bus for systemd-resolved (dbus-daemon; nothing starts it on install).
+# systemd-resolved itself is NOT installed (it would take over the machine's /etc/resolv.conf): the test
+# extracts its Debian package privately (apt-get download + dpkg -x).
+run_pkgs+=(dbus)
 
 wanted=("${build_pkgs[@]}")
 if [[ ${1:-} != --build-only ]]; then
