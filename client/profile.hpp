@@ -25,6 +25,17 @@ struct TunSettings {
     int mtu = 1400;                // 576..9000
 };
 
+// "rekey": lifetimes after which the client rekeys its SAs itself (RFC 7296 §2.8), 0 = never. The gateway
+// may rekey earlier on its own; that is answered either way. Defaults as strongSwan's: IKE 4 h, CHILD 1 h.
+struct RekeySettings {
+    int ike_seconds = 14400;        // "ike_seconds": 0 or 60..604800
+    int child_seconds = 3600;       // "child_seconds": 0 or 10..604800
+    std::uint64_t child_bytes = 0;  // "child_bytes": 0 or >= 1048576: rekey once the pair carried this much
+    // "jitter_seconds": rekey up to this much earlier, at random, so that client and gateway rarely rekey
+    // at the same moment; less than every non-zero lifetime. Default: a tenth of the shortest lifetime.
+    int jitter_seconds = 360;
+};
+
 struct Profile {
     std::filesystem::path path;  // the profile file itself; relative paths inside are relative to it
     std::string name;            // default: the file's stem; also names the control socket
@@ -47,6 +58,7 @@ struct Profile {
     // path, 0..3600; 0 disables them. 20 s stays below the shortest UDP mapping timeouts seen in NATs.
     int nat_keepalive = 20;
     TunSettings tun;
+    RekeySettings rekey;
 };
 
 // Reads and validates a profile. Unknown keys, wrong types, bad values and unsupported features throw
