@@ -80,6 +80,9 @@ public:
     Clock::time_point last_sent() const { return last_sent_; }
 
     nlohmann::json child_sas_status() const;
+    // Inbound SPIs of the pairs that are due for a rekey: sequence-number soft limit, or `byte_limit`
+    // inner octets carried (0 = none); see dataplane::pair_needs_rekey().
+    std::vector<std::uint32_t> pairs_needing_rekey(std::uint64_t byte_limit) const;
     std::uint64_t packets_in() const;
 
 private:
