@@ -378,7 +378,7 @@ void ProfileReader::read_rekey(const json& rekey, Profile& p) const {
                            " seconds, got " + std::to_string(v));
         return v;
     };
-    p.rekey.ike_seconds = lifetime("ike_seconds", 60, p.rekey.ike_seconds);
+    p.rekey.ike_seconds = lifetime("ike_seconds", 10, p.rekey.ike_seconds);
     p.rekey.child_seconds = lifetime("child_seconds", 10, p.rekey.child_seconds);
     if (rekey.contains("child_bytes")) {
         const auto& v = rekey["child_bytes"];

@@ -28,7 +28,7 @@ struct TunSettings {
 // "rekey": lifetimes after which the client rekeys its SAs itself (RFC 7296 §2.8), 0 = never. The gateway
 // may rekey earlier on its own; that is answered either way. Defaults as strongSwan's: IKE 4 h, CHILD 1 h.
 struct RekeySettings {
-    int ike_seconds = 14400;        // "ike_seconds": 0 or 60..604800
+    int ike_seconds = 14400;        // "ike_seconds": 0 or 10..604800
     int child_seconds = 3600;       // "child_seconds": 0 or 10..604800
     std::uint64_t child_bytes = 0;  // "child_bytes": 0 or >= 1048576: rekey once the pair carried this much
     // "jitter_seconds": rekey up to this much earlier, at random, so that client and gateway rarely rekey
