@@ -54,9 +54,10 @@ ChildRekeyInitiator::ChildRekeyInitiator(const SessionConfig& config, const Chil
 }
 
 std::vector<msg::Payload> ChildRekeyInitiator::build() const {
-    // REKEY_SA carries the SPI the gateway receives with — our outbound SPI of the old pair (§1.3.3).
+    // REKEY_SA: "the SPI the exchange initiator would expect in inbound ESP or AH packets" (RFC 7296
+    // §1.3.3) — our inbound SPI of the old pair.
     std::vector<msg::Payload> out{
-        msg::make_notify(msg::NotifyType::rekey_sa, {}, msg::ProtocolId::esp, spi_bytes(old_.spi_out)),
+        msg::make_notify(msg::NotifyType::rekey_sa, {}, msg::ProtocolId::esp, spi_bytes(old_.spi_in)),
         {msg::PayloadType::sa, false, msg::SaPayload{offered_}},
         {msg::PayloadType::nonce, false, msg::NoncePayload{nonce_i_}},
     };

@@ -147,7 +147,7 @@ TEST_CASE("a lifetime-triggered CHILD SA rekey, without and with PFS: new pair f
         REQUIRE(h.fire_timer());
         REQUIRE(h.responder.child_rekeys.size() == 1);
         const auto& answered = h.responder.child_rekeys[0];
-        CHECK(answered.rekeyed_spi == first.spi_out);  // REKEY_SA names the SPI the gateway receives with
+        CHECK(answered.rekeyed_spi == first.spi_in);  // REKEY_SA: the SPI we (its initiator) receive with
         CHECK(answered.pfs == (esp != "aes256gcm16"));
         const auto installs = h.all<core::InstallChildSa>();
         REQUIRE(installs.size() == 2);

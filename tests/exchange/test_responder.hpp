@@ -62,7 +62,7 @@ public:
 
     // Rekeys the initiator started, as this side answered them.
     struct AnsweredChildRekey {
-        std::uint32_t rekeyed_spi = 0;       // REKEY_SA: the SPI this side receives with (initiator's outbound)
+        std::uint32_t rekeyed_spi = 0;       // REKEY_SA: the SPI the initiator receives with (RFC 7296 §1.3.3)
         std::uint32_t initiator_spi = 0, responder_spi = 0;
         bool pfs = false;
         SecureBytes keymat;                  // KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr), 72 bytes (AES-256-GCM)

@@ -52,7 +52,7 @@ none_by_gateway() { ((gateway_rekeys == 0)); }
 check "the client rekeyed the CHILD SA several times ($child_rekeys)" several_child
 check "the client rekeyed the IKE SA several times ($ike_rekeys)" several_ike
 check "no rekey came from the gateway (its rekeying is off)" none_by_gateway
-pfs_used() { grep -q 'rekeying the CHILD SA .* with PFS' "$IKEVPN_DIR/stderr.log"; }
+pfs_used() { grep -q 'parsed CREATE_CHILD_SA request [0-9]* \[ N(REKEY_SA) SA No KE TSi TSr \]' "$LAB_GATEWAY_DIR/charon.log"; }
 check "the CHILD SA rekeys carried a KE payload (PFS)" pfs_used
 no_ping_lost() { grep -q ' 0% packet loss' "$ping_out"; }
 check "no echo request was lost across the rekeys" no_ping_lost
