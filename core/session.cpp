@@ -267,7 +267,7 @@ struct IkeSession::State {
     void retire(std::uint32_t spi_in) {
         if (std::find(deleting.begin(), deleting.end(), spi_in) != deleting.end()) return;
         deleting.push_back(spi_in);
-        queue.push_back({TaskKind::child_delete, spi_in});
+        queue.push_front({TaskKind::child_delete, spi_in});  // before other rekeys: finish make-before-break
     }
 
     bool rekeys_pair_we_delete(const std::vector<msg::Payload>& request) const {

@@ -416,3 +416,47 @@ TEST_CASE("the gateway's rekey of a pair we are deleting gets TEMPORARY_FAILURE 
     CHECK(h.index_of_remove(first.spi_in) < h.log.size());
     CHECK(h.session.info().state == "connected");
 }
+
+TEST_CASE("the gateway's IKE SA rekey crossing ours gets TEMPORARY_FAILURE; ours completes (no redundant IKE SA)") {
+    Harness h(make_config());
+    h.connect();
+    const std::string old_spi_i = h.session.info().spi_i;
+    h.hold = [](const Bytes& m) { return exchange_of(m) == msg::ExchangeType::create_child_sa; };
+    h.run(h.session.rekey_ike(h.now));
+    REQUIRE(h.held.size() == 1);
+    h.run(h.session.on_datagram(h.responder.make_ike_rekey_request(31), h.now));
+    REQUIRE(h.answers.size() == 1);
+    auto answer = h.responder.open_response(h.answers[0]);
+    REQUIRE(answer);
+    CHECK(msg::find_notify(*answer, msg::NotifyType::temporary_failure));
+    h.hold = [](const Bytes&) { return false; };
+    h.release();
+    const auto rekeyed = h.all<core::IkeRekeyed>();
+    REQUIRE(rekeyed.size() == 1);
+    CHECK(rekeyed[0].by_us);
+    CHECK(h.session.info().spi_i != old_spi_i);
+    CHECK(h.responder.old_ike_sa_deleted);
+    CHECK(h.session.info().state == "connected");
+}
+
+TEST_CASE("a CHILD and an IKE SA rekey due together run one after the other (window size 1)") {
+    Harness h(with_lifetimes(make_config(), 60s, 60s));
+    h.connect();
+    h.hold = [](const Bytes& m) { return exchange_of(m) == msg::ExchangeType::create_child_sa; };
+    REQUIRE(h.fire_timer());
+    CHECK(h.held.size() == 1);  // the second waits for the first's answer
+    CHECK(h.responder.create_child_requests == 0);
+    h.release();                // first answered: the CHILD rekey; its Delete, then the IKE rekey follow
+    CHECK(h.held.size() == 1);
+    CHECK(h.responder.child_rekeys.size() == 1);
+    CHECK(h.responder.deleted_esp_spis.size() == 1);
+    h.release();
+    CHECK(h.held.empty());
+    CHECK(h.responder.ike_rekeys == 1);
+    CHECK(h.responder.old_ike_sa_deleted);
+    CHECK(h.all<core::IkeRekeyed>().size() == 1);
+    CHECK(h.session.info().state == "connected");
+    // Both lifetimes start again.
+    REQUIRE(h.session.info().rekey_at);
+    REQUIRE(h.session.info().child_rekeys.size() == 1);
+}
