@@ -73,6 +73,10 @@ ChildRekeyInitiator::Outcome ChildRekeyInitiator::process(const IkeSa& sa, const
         return fail(Result::temporary_failure, "the gateway answered the CHILD SA rekey with TEMPORARY_FAILURE");
     if (msg::find_notify(response, msg::NotifyType::child_sa_not_found))
         return fail(Result::not_found, "the gateway no longer knows the CHILD SA we rekeyed (CHILD_SA_NOT_FOUND)");
+    if (msg::find_notify(response, msg::NotifyType::no_proposal_chosen))
+        return fail(Result::refused, std::string("the gateway refused the CHILD SA rekey with NO_PROPOSAL_CHOSEN") +
+                                         (ke_ ? " (the profile's esp proposal asks for PFS: does the gateway's offer that DH group?)"
+                                              : " (if the gateway wants PFS, add its DH group to the profile's esp proposal, e.g. aes256gcm16-x25519)"));
     if (auto failure = failure_from_notify(response, "the CHILD SA rekey")) return fail(Result::refused, failure->reason);
 
     const auto* sa_payload = msg::find<msg::SaPayload>(response, msg::PayloadType::sa);

@@ -342,8 +342,9 @@ struct IkeSession::State {
             return;
         }
         if (outcome.result != R::done) {
-            // The old pair keeps working; the gateway's own lifetime (or our next attempt) replaces it.
-            if (outcome.result != R::not_found) child_rekey_at = retry_at(now);
+            // The old pair keeps working; the gateway's own lifetime (or our next attempt, after a longer
+            // pause than for TEMPORARY_FAILURE) replaces it.
+            if (outcome.result != R::not_found) child_rekey_at = retry_at(now) + 9 * config.rekey.retry;
             out.push_back(Progress{outcome.reason + "; keeping the current CHILD SA"});
             return;
         }

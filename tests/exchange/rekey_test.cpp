@@ -281,6 +281,18 @@ TEST_CASE("TEMPORARY_FAILURE: the rekey is tried again later; other refusals kee
         CHECK(r.session.info().state == "connected");
         CHECK_FALSE(r.closed());
         CHECK(r.all<core::RemoveChildSa>().empty());
+        const auto progress = r.all<core::Progress>();
+        const bool hinted = std::any_of(progress.begin(), progress.end(), [](const core::Progress& p) {
+            return p.line.find("keeping the current CHILD SA") != std::string::npos;
+        });
+        CHECK(hinted);
+        if (error == msg::NotifyType::no_proposal_chosen) {
+            // No lifetime configured, yet the refused rekey is tried again after a longer pause.
+            REQUIRE(r.timer);
+            CHECK(*r.timer >= r.now + 100s);
+        } else {
+            CHECK_FALSE(r.timer);  // CHILD_SA_NOT_FOUND: nothing left to rekey
+        }
     }
 }
 
