@@ -440,6 +440,16 @@ std::uint64_t DataPath::packets_in() const {
     return total;
 }
 
+std::vector<std::uint32_t> DataPath::pairs_needing_rekey(std::uint64_t byte_limit) const {
+    std::vector<std::uint32_t> due;
+    for (const auto& pair : pairs_) {
+        const auto* in = engine_.sas().find(pair.spi_in, dataplane::Direction::inbound);
+        const auto* out = engine_.sas().find(pair.spi_out, dataplane::Direction::outbound);
+        if (in && out && dataplane::pair_needs_rekey(*in, *out, byte_limit)) due.push_back(pair.spi_in);
+    }
+    return due;
+}
+
 nlohmann::json DataPath::child_sas_status() const {
     nlohmann::json list = nlohmann::json::array();
     const auto& engine = engine_.counters();

@@ -95,6 +95,9 @@ public:
     // {"tun_offload": bool, "super_packets_read": n, "coalesced_writes": n}: whether the TUN device runs
     // with TSO/GRO offloads and how often they batched.
     nlohmann::json offload_status() const;
+    // Inbound SPIs of the pairs that are due for a rekey: sequence-number soft limit, or `byte_limit`
+    // inner octets carried (0 = none); see dataplane::pair_needs_rekey().
+    std::vector<std::uint32_t> pairs_needing_rekey(std::uint64_t byte_limit) const;
     std::uint64_t packets_in() const;
 
 private:

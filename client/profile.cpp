@@ -163,6 +163,7 @@ private:
     void read_network(const json& doc, Profile& p) const;
     void read_tun(const json& tun, Profile& p) const;
     void read_kill_switch(const json& v, Profile& p) const;
+    void read_rekey(const json& rekey, Profile& p) const;
 
     fs::path file_;
     std::string label_;
@@ -381,6 +382,44 @@ void ProfileReader::read_kill_switch(const json& v, Profile& p) const {
     if (v.contains("allow_lan")) p.kill_switch_allow_lan = get_bool(v["allow_lan"], "kill_switch.allow_lan");
 }
 
+void ProfileReader::read_rekey(const json& rekey, Profile& p) const {
+    expect(rekey, "rekey", json::value_t::object, "an object");
+    check_keys(rekey, "rekey.", {"ike_seconds", "child_seconds", "child_bytes", "jitter_seconds"});
+    constexpr int week = 604800;
+    auto lifetime = [&](const char* key, int shortest, int fallback) {
+        if (!rekey.contains(key)) return fallback;
+        const std::string name = std::string("rekey.") + key;
+        const int v = get_int(rekey[key], name, 0, week);
+        if (v != 0 && v < shortest)
+            fail(name, "expected 0 (never) or " + std::to_string(shortest) + " to " + std::to_string(week) +
+                           " seconds, got " + std::to_string(v));
+        return v;
+    };
+    p.rekey.ike_seconds = lifetime("ike_seconds", 10, p.rekey.ike_seconds);
+    p.rekey.child_seconds = lifetime("child_seconds", 10, p.rekey.child_seconds);
+    if (rekey.contains("child_bytes")) {
+        const auto& v = rekey["child_bytes"];
+        constexpr std::uint64_t smallest = 1 << 20, largest = std::uint64_t{1} << 62;
+        const std::string range = "0 (no limit) or an integer from 1048576 to 4611686018427387904";
+        expect(v, "rekey.child_bytes", json::value_t::number_integer, range);
+        if (!v.is_number_unsigned() && v.get<std::int64_t>() < 0) fail("rekey.child_bytes", "expected " + range + ", got " + v.dump());
+        const auto bytes = v.get<std::uint64_t>();
+        if (bytes != 0 && (bytes < smallest || bytes > largest)) fail("rekey.child_bytes", "expected " + range + ", got " + v.dump());
+        p.rekey.child_bytes = bytes;
+    }
+    int shortest = 0;
+    for (int life : {p.rekey.ike_seconds, p.rekey.child_seconds})
+        if (life != 0 && (shortest == 0 || life < shortest)) shortest = life;
+    if (!rekey.contains("jitter_seconds")) {
+        p.rekey.jitter_seconds = shortest / 10;
+        return;
+    }
+    p.rekey.jitter_seconds = get_int(rekey["jitter_seconds"], "rekey.jitter_seconds", 0, week);
+    if (shortest != 0 && p.rekey.jitter_seconds >= shortest)
+        fail("rekey.jitter_seconds", "must be less than the shortest lifetime (" + std::to_string(shortest) +
+                                         " s), got " + std::to_string(p.rekey.jitter_seconds));
+}
+
 Profile ProfileReader::read() {
     SecureBytes raw;  // may hold an inline PSK
     const auto file_read = read_small_file(file_, raw);
@@ -390,7 +429,7 @@ Profile ProfileReader::read() {
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
-                         "tun", "kill_switch"});
+                         "tun", "kill_switch", "rekey"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -403,6 +442,7 @@ Profile ProfileReader::read() {
         p.replay_window = get_int(doc["replay_window"], "replay_window", 64, 65536);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
     if (doc.contains("kill_switch")) read_kill_switch(doc["kill_switch"], p);
+    read_rekey(doc.contains("rekey") ? doc["rekey"] : json::object(), p);
     return p;
 }
 

@@ -28,6 +28,17 @@ struct TunSettings {
     bool offload = true;
 };
 
+// "rekey": lifetimes after which the client rekeys its SAs itself (RFC 7296 §2.8), 0 = never. The gateway
+// may rekey earlier on its own; that is answered either way. Defaults as strongSwan's: IKE 4 h, CHILD 1 h.
+struct RekeySettings {
+    int ike_seconds = 14400;        // "ike_seconds": 0 or 10..604800
+    int child_seconds = 3600;       // "child_seconds": 0 or 10..604800
+    std::uint64_t child_bytes = 0;  // "child_bytes": 0 or >= 1048576: rekey once the pair carried this much
+    // "jitter_seconds": rekey up to this much earlier, at random, so that client and gateway rarely rekey
+    // at the same moment; less than every non-zero lifetime. Default: a tenth of the shortest lifetime.
+    int jitter_seconds = 360;
+};
+
 struct Profile {
     std::filesystem::path path;  // the profile file itself; relative paths inside are relative to it
     std::string name;            // default: the file's stem; also names the control socket
@@ -58,6 +69,7 @@ struct Profile {
     // gateway (platform/kill_switch.hpp) from before the first IKE packet until disconnect.
     bool kill_switch = false;
     bool kill_switch_allow_lan = false;
+    RekeySettings rekey;
 };
 
 // Reads and validates a profile. Unknown keys, wrong types, bad values and unsupported features throw

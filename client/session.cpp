@@ -22,6 +22,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -61,6 +62,7 @@ private:
     void finish(const core::Closed& closed);
     asio::awaitable<void> run_ike_receiver();
     asio::awaitable<void> run_keepalives();
+    asio::awaitable<void> run_rekey_monitor();
 
     const Profile& profile_;
     const ConnectOptions& options_;
@@ -68,6 +70,7 @@ private:
     asio::io_context io_;
     std::unique_ptr<crypto::RandomSource> random_;
     asio::steady_timer timer_;
+    asio::steady_timer rekey_poll_{io_};
     asio::signal_set signals_;
     std::optional<asio::ip::udp::socket> ike_socket_, natt_socket_;
     std::unique_ptr<core::IkeSession> ike_;
@@ -119,6 +122,9 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.request_virtual_ip = profile_.virtual_ip;
     c.gateway = gateway;
     c.ike_port = profile_.port;
+    c.rekey.ike_lifetime = std::chrono::seconds(profile_.rekey.ike_seconds);
+    c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
+    c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
     return c;
 }
 
@@ -145,8 +151,20 @@ nlohmann::json Session::status() const {
     if (info.established_at)
         ike["established_seconds"] =
             std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *info.established_at).count();
+    // Seconds until the rekeys we start ourselves (profile "rekey"); absent when none is scheduled.
+    auto seconds_until = [](core::TimePoint at) {
+        return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(at - Clock::now()).count());
+    };
+    if (info.rekey_at) ike["rekey_seconds"] = seconds_until(*info.rekey_at);
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
+    for (auto& child : j["child_sas"]) {
+        for (const auto& rekey : info.child_rekeys) {
+            char spi[9];
+            std::snprintf(spi, sizeof spi, "%08x", rekey.spi_in);
+            if (child.value("spi_in", "") == spi) child["rekey_seconds"] = seconds_until(rekey.at);
+        }
+    }
     if (data_path_) j["data_path"] = data_path_->offload_status();
     return j;
 }
@@ -189,14 +207,16 @@ void Session::perform_one(core::Action& action) {
                     char in[9], out[9];
                     std::snprintf(in, sizeof in, "%08x", a.child.spi_in);
                     std::snprintf(out, sizeof out, "%08x", a.child.spi_out);
-                    events_.emit({{"event", "rekeyed"}, {"sa", "child"}, {"spi_in", in}, {"spi_out", out}});
+                    events_.emit({{"event", "rekeyed"}, {"sa", "child"}, {"spi_in", in}, {"spi_out", out},
+                                  {"initiator", a.by_us ? "client" : "gateway"}});
                 }
             } else if constexpr (std::is_same_v<T, core::ApplyNetworkConfig>) {
                 if (!local_error_) apply_network(a.config);
             } else if constexpr (std::is_same_v<T, core::RemoveChildSa>) {
                 data_path_->remove(a.spi_in);
             } else if constexpr (std::is_same_v<T, core::IkeRekeyed>) {
-                events_.emit({{"event", "rekeyed"}, {"sa", "ike"}, {"spi_i", a.spi_i}, {"spi_r", a.spi_r}});
+                events_.emit({{"event", "rekeyed"}, {"sa", "ike"}, {"spi_i", a.spi_i}, {"spi_r", a.spi_r},
+                              {"initiator", a.by_us ? "client" : "gateway"}});
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }
@@ -279,6 +299,7 @@ void Session::local_failure(std::string_view code, const std::string& message) {
 
 void Session::finish(const core::Closed& closed) {
     timer_.cancel();
+    rekey_poll_.cancel();
     signals_.cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
@@ -321,6 +342,20 @@ asio::awaitable<void> Session::run_ike_receiver() {
 asio::awaitable<void> Session::run_keepalives() {
     if (profile_.nat_keepalive == 0 || !data_path_) co_return;
     co_await data_path_->run_keepalives(std::chrono::seconds(profile_.nat_keepalive));
+}
+
+// The data plane's limits reach the negotiator here: once a second, pairs past their sequence-number soft
+// limit (2^32 - 2^24 without ESN: minutes of margin even at line rate) or the profile's
+// "rekey.child_bytes" are handed to IkeSession::rekey_child(), which ignores repeats.
+asio::awaitable<void> Session::run_rekey_monitor() {
+    while (ike_ && !ike_->closed()) {
+        rekey_poll_.expires_after(std::chrono::seconds(1));
+        std::error_code ec;
+        co_await rekey_poll_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || !ike_ || ike_->closed() || !data_path_) co_return;
+        for (std::uint32_t spi_in : data_path_->pairs_needing_rekey(profile_.rekey.child_bytes))
+            perform(ike_->rekey_child(spi_in, Clock::now()));
+    }
 }
 
 int Session::run() {
@@ -380,6 +415,7 @@ int Session::run() {
     data_path_->start_receiving();
     asio::co_spawn(io_, run_ike_receiver(), asio::detached);
     asio::co_spawn(io_, run_keepalives(), asio::detached);
+    asio::co_spawn(io_, run_rekey_monitor(), asio::detached);
     perform(ike_->start(Clock::now()));
     io_.run();
     return exit_code_;

@@ -91,6 +91,8 @@ ChildCreateTask::ChildCreateTask(const SessionConfig& config, crypto::RandomSour
     } while (spi_in_ < 256);
     std::uint8_t number = 1;
     for (auto& p : offered_) {
+        // IKE_AUTH has no KE payload: the CHILD SA created with it offers no DH group (RFC 7296 §1.2).
+        std::erase_if(p.transforms, [](const msg::Transform& t) { return t.type == msg::TransformType::dh; });
         p.number = number++;
         p.protocol = msg::ProtocolId::esp;
         p.spi = {std::uint8_t(spi_in_ >> 24), std::uint8_t(spi_in_ >> 16), std::uint8_t(spi_in_ >> 8),

@@ -1,7 +1,7 @@
 // CHILD SA rekeying started by the gateway (RFC 7296 §1.3.3, §2.8): we answer its CREATE_CHILD_SA with
 // N(REKEY_SA) and install the new pair before the old one goes away, so no packet is lost. The gateway
-// then deletes the old pair with INFORMATIONAL. Rekeys we start ourselves and IKE SA rekeying are later
-// work (see the negotiator issue); a request for an extra CHILD SA is refused with NO_ADDITIONAL_SAS.
+// then deletes the old pair with INFORMATIONAL. Rekeys we start: child_rekey_initiator.hpp. A request
+// for an extra CHILD SA is refused with NO_ADDITIONAL_SAS.
 #pragma once
 #include "core/crypto/crypto.hpp"
 #include "core/ike_sa.hpp"

@@ -34,6 +34,36 @@ bool is_ike_rekey(const std::vector<msg::Payload>& request) {
     return sa && !sa->proposals.empty() && sa->proposals.front().protocol == msg::ProtocolId::ike;
 }
 
+void derive_rekeyed_ike_keys(const IkeSa& old, const SecureBytes& shared, bool we_initiated, IkeSa& sa) {
+    // SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the old PRF (RFC 7296 §2.18), then the usual
+    // {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).
+    Bytes seed(shared.begin(), shared.end());
+    append(seed, sa.nonce_i);
+    append(seed, sa.nonce_r);
+    const SecureBytes skeyseed = old.prf->compute(old.keys.sk_d, seed);
+    sa.prf = crypto::make_prf(sa.transforms.prf);
+    Bytes stream = sa.nonce_i;
+    append(stream, sa.nonce_r);
+    append(stream, sa.spi_i);
+    append(stream, sa.spi_r);
+    const std::size_t prf_size = sa.prf->output_size();
+    const std::size_t encr_size = crypto::aead_key_material_size(sa.transforms.encr, sa.transforms.key_bits);
+    SecureBytes keymat = crypto::prf_plus(*sa.prf, skeyseed, stream, 3 * prf_size + 2 * encr_size);
+    auto take = [&, at = std::size_t(0)](std::size_t n) mutable {
+        SecureBytes out(keymat.begin() + std::ptrdiff_t(at), keymat.begin() + std::ptrdiff_t(at + n));
+        at += n;
+        return out;
+    };
+    sa.keys.sk_d = take(prf_size);
+    sa.keys.sk_ei = take(encr_size);  // no SK_ai/SK_ar: AEAD only
+    sa.keys.sk_er = take(encr_size);
+    sa.keys.sk_pi = take(prf_size);
+    sa.keys.sk_pr = take(prf_size);
+    // The initiator of the new IKE SA sends with SK_ei.
+    sa.aead_out = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, we_initiated ? sa.keys.sk_ei : sa.keys.sk_er);
+    sa.aead_in = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, we_initiated ? sa.keys.sk_er : sa.keys.sk_ei);
+}
+
 IkeRekeyAnswer answer_ike_rekey(const IkeSa& old, const SessionConfig& config,
                                 const std::vector<msg::Payload>& request, crypto::RandomSource& random) {
     IkeRekeyAnswer answer;
@@ -75,32 +105,7 @@ IkeRekeyAnswer answer_ike_rekey(const IkeSa& old, const SessionConfig& config,
         answer.response.push_back(error(msg::NotifyType::invalid_syntax));
         return answer;
     }
-    // SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the old PRF (RFC 7296 §2.18), then the usual
-    // {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).
-    Bytes seed(shared->begin(), shared->end());
-    append(seed, sa.nonce_i);
-    append(seed, sa.nonce_r);
-    const SecureBytes skeyseed = old.prf->compute(old.keys.sk_d, seed);
-    sa.prf = crypto::make_prf(sa.transforms.prf);
-    Bytes stream = sa.nonce_i;
-    append(stream, sa.nonce_r);
-    append(stream, sa.spi_i);
-    append(stream, sa.spi_r);
-    const std::size_t prf_size = sa.prf->output_size();
-    const std::size_t encr_size = crypto::aead_key_material_size(sa.transforms.encr, sa.transforms.key_bits);
-    SecureBytes keymat = crypto::prf_plus(*sa.prf, skeyseed, stream, 3 * prf_size + 2 * encr_size);
-    auto take = [&, at = std::size_t(0)](std::size_t n) mutable {
-        SecureBytes out(keymat.begin() + std::ptrdiff_t(at), keymat.begin() + std::ptrdiff_t(at + n));
-        at += n;
-        return out;
-    };
-    sa.keys.sk_d = take(prf_size);
-    sa.keys.sk_ei = take(encr_size);  // no SK_ai/SK_ar: AEAD only
-    sa.keys.sk_er = take(encr_size);
-    sa.keys.sk_pi = take(prf_size);
-    sa.keys.sk_pr = take(prf_size);
-    sa.aead_out = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, sa.keys.sk_er);
-    sa.aead_in = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, sa.keys.sk_ei);
+    derive_rekeyed_ike_keys(old, *shared, false, sa);
 
     msg::Proposal accepted = *chosen;
     accepted.spi.assign(sa.spi_r.begin(), sa.spi_r.end());

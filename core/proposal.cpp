@@ -109,8 +109,6 @@ Proposal parse_tokens(const std::string& text, ProtocolId protocol, const std::s
     p.protocol = protocol;
     for (const auto& token : split(text)) {
         const Transform& t = lookup(token, kind, text);
-        if (protocol == ProtocolId::esp && t.type == TransformType::dh)
-            fail("PFS on CHILD SAs is not supported yet ('" + token + "')", kind, text);
         if (protocol == ProtocolId::esp && t.type == TransformType::prf)
             fail("'" + token + "' is a PRF, which an ESP proposal has none of", kind, text);
         if (protocol == ProtocolId::ike && t.type == TransformType::esn)

@@ -21,7 +21,7 @@ struct ProposalError : std::runtime_error { using std::runtime_error::runtime_er
 // A missing PRF is an error (an AEAD carries no integrity to derive one from).
 msg::Proposal parse_ike_proposal(const std::string& text);
 // ESP: aes128gcm16 / aes256gcm16 (aes*gcm = gcm16); optional "-noesn"/"-esn" (only noesn supported yet);
-// a DH group token is rejected ("PFS on CHILD SAs is not supported yet").
+// a DH group token (x25519, ecp256) asks for PFS on CHILD SA rekeys we start (RFC 7296 §1.3.1).
 msg::Proposal parse_esp_proposal(const std::string& text);
 
 // The responder's accepted proposal must contain exactly one transform of each type, and each of them must

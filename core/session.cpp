@@ -5,15 +5,18 @@
 
 #include "core/child_create.hpp"
 #include "core/child_rekey.hpp"
+#include "core/child_rekey_initiator.hpp"
 #include "core/ike_auth.hpp"
 #include "core/ike_config.hpp"
 #include "core/ike_delete.hpp"
 #include "core/ike_init.hpp"
 #include "core/ike_rekey.hpp"
+#include "core/ike_rekey_initiator.hpp"
 #include "core/ike_sa.hpp"
 #include "core/message/rules.hpp"
 
 #include <algorithm>
+#include <deque>
 
 namespace ikevpn::core {
 namespace {
@@ -34,7 +37,23 @@ struct PendingRequest {
     Duration timeout{};
     TimePoint deadline{};
     TimePoint first_sent{};
+    bool on_old_sa = false;  // our Delete of the IKE SA we rekeyed: sent with its keys and message IDs
 };
+
+// Requests of our own after IKE_AUTH, one at a time (window size 1, RFC 7296 §2.3).
+enum class TaskKind { child_rekey, ike_rekey, child_delete };
+struct Task {
+    TaskKind kind = TaskKind::child_rekey;
+    std::uint32_t spi_in = 0;  // the pair to rekey or delete
+};
+
+// RFC 7296 §2.8.1: "the SA created with the lowest of the four nonces used in the two exchanges SHOULD be
+// closed by the endpoint that created it". True when that is the SA of our exchange (ours_i, ours_r).
+bool our_sa_is_redundant(const Bytes& ours_i, const Bytes& ours_r, const Bytes& theirs_i, const Bytes& theirs_r) {
+    const Bytes& ours = std::min(ours_i, ours_r);
+    const Bytes& theirs = std::min(theirs_i, theirs_r);
+    return ours < theirs;
+}
 
 // The gateway's requests are answered at most once; a retransmitted request gets the cached response
 // (RFC 7296 §2.1).
@@ -65,6 +84,18 @@ struct IkeSession::State {
     NetworkConfig network;
     std::optional<TimePoint> established_at;
     Failure close_reason{CloseCode::requested, "disconnected on request"};
+    // Rekeys we start (child_rekey_initiator.hpp, ike_rekey_initiator.hpp) and Deletes of replaced pairs.
+    std::deque<Task> queue;
+    std::optional<ChildRekeyInitiator> child_rekey;  // in flight
+    std::optional<IkeRekeyInitiator> ike_rekey;      // in flight
+    std::vector<std::uint32_t> deleting;             // inbound SPIs of pairs we delete (queued or in flight)
+    std::optional<std::uint32_t> delete_in_flight;
+    std::optional<TimePoint> child_rekey_at, ike_rekey_at;  // lifetimes (SessionConfig::rekey)
+    // The gateway rekeyed the pair we are rekeying (§2.8.1): the nonces of its exchange and its new pair.
+    struct PeerRekey { Bytes nonce_i, nonce_r; std::uint32_t spi_in = 0; };
+    std::optional<PeerRekey> collision;
+    bool rekey_target_deleted = false;  // the gateway deleted the pair we are rekeying (§2.25.1)
+    std::optional<TimePoint> armed;     // what the driver's timer is set to
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
                       unsigned retransmits) {
@@ -74,10 +105,14 @@ struct IkeSession::State {
         r.message_id = next_message_id++;
         r.exchange = exchange;
         r.retransmits_left = retransmits;
+        arm_request(out, std::move(r), now);
+    }
+
+    void arm_request(Actions& out, PendingRequest r, TimePoint now) {
         r.timeout = config.retransmit.initial;
         r.first_sent = now;
         r.deadline = now + r.timeout;
-        out.push_back(SendDatagram{r.bytes, nat_t});
+        out.push_back(SendDatagram{r.bytes, r.nat_t});
         out.push_back(ArmTimer{r.deadline});
         pending = std::move(r);
     }
@@ -93,6 +128,9 @@ struct IkeSession::State {
     void delete_then_close(Actions& out, Failure reason, TimePoint now) {
         close_reason = std::move(reason);
         phase = Phase::deleting;
+        queue.clear();
+        child_rekey.reset();
+        ike_rekey.reset();
         out.push_back(Progress{"deleting the IKE SA at the gateway"});
         // Two retransmissions only: nobody should wait half a minute for a disconnect.
         send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, build_ike_delete()),
@@ -169,6 +207,8 @@ struct IkeSession::State {
         phase = Phase::established;
         out.push_back(CancelTimer{});
         installed = {child};
+        schedule_child_rekey(now);
+        schedule_ike_rekey(now);
         out.push_back(InstallChildSa{child});
         out.push_back(ApplyNetworkConfig{network});
     }
@@ -183,7 +223,231 @@ struct IkeSession::State {
         if (phase == Phase::deleting) return finish(out, close_reason);
         pending.reset();
         out.push_back(CancelTimer{});
+        if (child_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)
+            return on_child_rekey_response(out, *inner, now);
+        if (ike_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)
+            return on_ike_rekey_response(out, *inner, now);
+        if (delete_in_flight) finish_child_delete(out);
     }
+
+    // ---- rekeys we start, and the Deletes that follow them ----
+
+    Duration random_up_to(Duration limit) {
+        if (limit <= Duration::zero()) return Duration::zero();
+        std::uint8_t b[8];
+        random.fill(b);
+        std::uint64_t v = 0;
+        for (auto x : b) v = v << 8 | x;
+        return Duration(Duration::rep(v % (std::uint64_t(limit.count()) + 1)));
+    }
+    void schedule_child_rekey(TimePoint now) {
+        child_rekey_at.reset();
+        if (config.rekey.child_lifetime > Duration::zero())
+            child_rekey_at = now + config.rekey.child_lifetime - random_up_to(config.rekey.jitter);
+    }
+    void schedule_ike_rekey(TimePoint now) {
+        ike_rekey_at.reset();
+        if (config.rekey.ike_lifetime > Duration::zero())
+            ike_rekey_at = now + config.rekey.ike_lifetime - random_up_to(config.rekey.jitter);
+    }
+    TimePoint retry_at(TimePoint now) { return now + config.rekey.retry + random_up_to(config.rekey.retry); }
+
+    bool queued(TaskKind kind, std::uint32_t spi_in) const {
+        return std::any_of(queue.begin(), queue.end(), [&](const Task& t) { return t.kind == kind && t.spi_in == spi_in; });
+    }
+    void request_child_rekey(std::uint32_t spi_in) {
+        if (spi_in != child.spi_in || (child_rekey && child_rekey->old_spi_in() == spi_in) ||
+            queued(TaskKind::child_rekey, spi_in) || std::find(deleting.begin(), deleting.end(), spi_in) != deleting.end())
+            return;
+        queue.push_back({TaskKind::child_rekey, spi_in});
+    }
+    void request_ike_rekey() {
+        if (!ike_rekey && !queued(TaskKind::ike_rekey, 0)) queue.push_back({TaskKind::ike_rekey, 0});
+    }
+    void retire(std::uint32_t spi_in) {
+        if (std::find(deleting.begin(), deleting.end(), spi_in) != deleting.end()) return;
+        deleting.push_back(spi_in);
+        queue.push_front({TaskKind::child_delete, spi_in});  // before other rekeys: finish make-before-break
+    }
+
+    bool rekeys_pair_we_delete(const std::vector<msg::Payload>& request) const {
+        const auto* rekey = msg::find_notify(request, msg::NotifyType::rekey_sa);
+        if (!rekey || rekey->spi.size() != 4) return false;
+        const std::uint32_t spi_out = std::uint32_t(rekey->spi[0]) << 24 | std::uint32_t(rekey->spi[1]) << 16 |
+                                      std::uint32_t(rekey->spi[2]) << 8 | rekey->spi[3];
+        return std::any_of(installed.begin(), installed.end(), [&](const ChildSaKeys& c) {
+            return c.spi_out == spi_out && std::find(deleting.begin(), deleting.end(), c.spi_in) != deleting.end();
+        });
+    }
+    void note_collision(const std::vector<msg::Payload>& request, const ChildRekeyAnswer& answer) {
+        const auto* ni = msg::find<msg::NoncePayload>(request, msg::PayloadType::nonce);
+        const auto* nr = msg::find<msg::NoncePayload>(answer.response, msg::PayloadType::nonce);
+        if (ni && nr) collision = PeerRekey{ni->data, nr->data, answer.new_child->spi_in};
+    }
+
+    // Starts queued requests while the window is free (one outstanding request at a time).
+    void start_next(Actions& out, TimePoint now) {
+        while (!pending && !queue.empty()) {
+            const Task task = queue.front();
+            queue.pop_front();
+            if (task.kind == TaskKind::child_rekey) start_child_rekey(out, task.spi_in, now);
+            else if (task.kind == TaskKind::ike_rekey) start_ike_rekey(out, now);
+            else start_child_delete(out, task.spi_in, now);
+        }
+    }
+    void start_child_rekey(Actions& out, std::uint32_t spi_in, TimePoint now) {
+        // Only the current pair: one the gateway replaced meanwhile is deleted, not rekeyed.
+        if (spi_in != child.spi_in) return;
+        child_rekey.emplace(config, child, installed, random);
+        collision.reset();
+        rekey_target_deleted = false;
+        out.push_back(Progress{"rekeying the CHILD SA " + spi_text(child.spi_in) + (child_rekey->pfs() ? " with PFS" : "")});
+        send_request(out, sa.protect(msg::ExchangeType::create_child_sa, false, next_message_id, child_rekey->build()),
+                     msg::ExchangeType::create_child_sa, true, now, config.retransmit.retransmits);
+    }
+    void start_ike_rekey(Actions& out, TimePoint now) {
+        ike_rekey.emplace(sa, config, random);
+        out.push_back(Progress{"rekeying the IKE SA " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
+        send_request(out, sa.protect(msg::ExchangeType::create_child_sa, false, next_message_id, ike_rekey->build()),
+                     msg::ExchangeType::create_child_sa, true, now, config.retransmit.retransmits);
+    }
+    void start_child_delete(Actions& out, std::uint32_t spi_in, TimePoint now) {
+        if (std::none_of(installed.begin(), installed.end(), [&](const ChildSaKeys& c) { return c.spi_in == spi_in; })) {
+            std::erase(deleting, spi_in);  // the gateway deleted it meanwhile
+            return;
+        }
+        delete_in_flight = spi_in;
+        send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, {build_esp_delete({spi_in})}),
+                     msg::ExchangeType::informational, true, now, config.retransmit.retransmits);
+    }
+    void finish_child_delete(Actions& out) {
+        const std::uint32_t spi_in = *delete_in_flight;
+        delete_in_flight.reset();
+        std::erase(deleting, spi_in);
+        const auto it = std::find_if(installed.begin(), installed.end(), [&](const ChildSaKeys& c) { return c.spi_in == spi_in; });
+        if (it == installed.end()) return;
+        installed.erase(it);
+        out.push_back(RemoveChildSa{spi_in});
+        if (child.spi_in == spi_in && !installed.empty()) child = installed.back();
+    }
+
+    void on_child_rekey_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now) {
+        ChildRekeyInitiator task = std::move(*child_rekey);
+        child_rekey.reset();
+        auto outcome = task.process(sa, inner);
+        using R = ChildRekeyInitiator::Result;
+        if (outcome.result == R::temporary_failure) {
+            child_rekey_at = retry_at(now);
+            out.push_back(Progress{outcome.reason + ": trying again later"});
+            return;
+        }
+        if (outcome.result != R::done) {
+            // The old pair keeps working; the gateway's own lifetime (or our next attempt, after a longer
+            // pause than for TEMPORARY_FAILURE) replaces it.
+            if (outcome.result != R::not_found) child_rekey_at = retry_at(now) + 9 * config.rekey.retry;
+            out.push_back(Progress{outcome.reason + "; keeping the current CHILD SA"});
+            return;
+        }
+        ChildSaKeys fresh = std::move(*outcome.child);
+        installed.push_back(fresh);
+        if (rekey_target_deleted) {
+            // RFC 7296 §2.25.1: the gateway closed the pair meanwhile; its replacement goes as well.
+            out.push_back(Progress{"the gateway deleted the CHILD SA we were rekeying: deleting its replacement"});
+            retire(fresh.spi_in);
+            return;
+        }
+        out.push_back(InstallChildSa{fresh, true, true});
+        out.push_back(Progress{"rekeyed the CHILD SA: new SPIs " + spi_text(fresh.spi_in) + " (in), " + spi_text(fresh.spi_out) + " (out)"});
+        if (collision && our_sa_is_redundant(task.nonce_i(), task.nonce_r(), collision->nonce_i, collision->nonce_r)) {
+            out.push_back(Progress{"the gateway rekeyed the same CHILD SA: ours has the lowest nonce and is deleted"});
+            retire(fresh.spi_in);  // the gateway deletes the old pair
+        } else {
+            if (collision) out.push_back(Progress{"the gateway rekeyed the same CHILD SA: it deletes its redundant one"});
+            child = fresh;
+            schedule_child_rekey(now);
+            retire(task.old_spi_in());
+        }
+        collision.reset();
+    }
+
+    void on_ike_rekey_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now) {
+        IkeRekeyInitiator task = std::move(*ike_rekey);
+        ike_rekey.reset();
+        auto outcome = task.process(sa, inner);
+        if (outcome.result != IkeRekeyInitiator::Result::done) {
+            ike_rekey_at = retry_at(now);
+            out.push_back(Progress{outcome.reason + "; keeping the current IKE SA, trying again later"});
+            return;
+        }
+        // The CHILD SAs move to the new IKE SA, whose message IDs start at 0 (RFC 7296 §2.18); the old one
+        // is deleted with its own keys and next message ID.
+        const std::uint32_t old_id = next_message_id;
+        old_sa = std::move(sa);
+        old_peer = std::move(peer);
+        sa = std::move(*outcome.sa);
+        peer = {};
+        next_message_id = 0;
+        schedule_ike_rekey(now);
+        out.push_back(IkeRekeyed{hex(sa.spi_i), hex(sa.spi_r), true});
+        out.push_back(Progress{"rekeyed the IKE SA: new SPIs " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
+        PendingRequest r;
+        r.bytes = old_sa->protect(msg::ExchangeType::informational, false, old_id, build_ike_delete());
+        r.nat_t = true;
+        r.message_id = old_id;
+        r.exchange = msg::ExchangeType::informational;
+        r.retransmits_left = config.retransmit.retransmits;
+        r.on_old_sa = true;
+        arm_request(out, std::move(r), now);
+    }
+    void on_old_sa_response(const msg::Message& m, ByteView raw) {
+        if (!pending || !pending->on_old_sa || m.header.message_id != pending->message_id) return;
+        if (!old_sa->unprotect(raw, m)) return;
+        pending.reset();
+        old_sa.reset();
+    }
+
+    std::optional<TimePoint> next_deadline() const {
+        std::optional<TimePoint> at;
+        auto consider = [&](const std::optional<TimePoint>& t) {
+            if (t && (!at || *t < *at)) at = t;
+        };
+        if (phase == Phase::closed) return std::nullopt;
+        if (pending) consider(pending->deadline);
+        if (phase == Phase::established) {
+            consider(child_rekey_at);
+            consider(ike_rekey_at);
+        }
+        return at;
+    }
+
+    // After every event: start what the window allows, close a tunnel without CHILD SAs, and end with the
+    // timer action for the earliest deadline.
+    void settle(Actions& out, TimePoint now) {
+        if (phase == Phase::established) {
+            if (installed.empty() && !pending && !child_rekey)
+                delete_then_close(out, {CloseCode::gateway_deleted, "the gateway deleted the tunnel (CHILD SA)"}, now);
+            else
+                start_next(out, now);
+        }
+        // The driver's timer after `out` is its last timer action (ArmTimer replaces, CancelTimer clears);
+        // one more is added only when that is not the earliest deadline.
+        // (Plain values rather than optionals: GCC 12 warns falsely about comparing the latter here.)
+        bool driver_set = armed.has_value();
+        TimePoint driver_at = armed.value_or(TimePoint{});
+        for (const auto& a : out) {
+            if (const auto* arm = std::get_if<ArmTimer>(&a)) {
+                driver_set = true;
+                driver_at = arm->at;
+            } else if (std::holds_alternative<CancelTimer>(a)) {
+                driver_set = false;
+            }
+        }
+        armed = next_deadline();
+        if (armed.has_value() == driver_set && (!driver_set || *armed == driver_at)) return;
+        if (armed) out.push_back(ArmTimer{*armed});
+        else out.push_back(CancelTimer{});
+    }
+
 
     void respond(Actions& out, std::uint32_t id, msg::ExchangeType exchange, const std::vector<msg::Payload>& inner) {
         peer.last_response = sa.protect(exchange, true, id, inner);
@@ -191,7 +455,13 @@ struct IkeSession::State {
         out.push_back(SendDatagram{peer.last_response, true});
     }
 
-    void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
+    void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now) {
+        // While a request of ours is outstanding the IKE SA must stay put: the gateway tries again later
+        // (RFC 7296 §2.25.2; for a collision with our own IKE SA rekey this avoids redundant IKE SAs).
+        if (pending || child_rekey || ike_rekey) {
+            respond(out, id, msg::ExchangeType::create_child_sa, {msg::make_notify(msg::NotifyType::temporary_failure)});
+            return;
+        }
         IkeRekeyAnswer answer = answer_ike_rekey(sa, config, request, random);
         respond(out, id, msg::ExchangeType::create_child_sa, answer.response);  // still on the old SA
         if (!answer.new_sa) return;
@@ -204,7 +474,8 @@ struct IkeSession::State {
         next_message_id = 0;
         pending.reset();
         out.push_back(CancelTimer{});
-        out.push_back(IkeRekeyed{hex(sa.spi_i), hex(sa.spi_r)});
+        schedule_ike_rekey(now);
+        out.push_back(IkeRekeyed{hex(sa.spi_i), hex(sa.spi_r), false});
         out.push_back(Progress{"the gateway rekeyed the IKE SA: new SPIs " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
     }
 
@@ -225,15 +496,22 @@ struct IkeSession::State {
         if (deleted) old_sa.reset();
     }
 
-    void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
-        if (is_ike_rekey(request)) return on_ike_rekey(out, id, request);
+    void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now) {
+        if (is_ike_rekey(request)) return on_ike_rekey(out, id, request, now);
+        // RFC 7296 §2.25.1: a rekey of a pair we are deleting gets TEMPORARY_FAILURE.
+        if (rekeys_pair_we_delete(request)) {
+            respond(out, id, msg::ExchangeType::create_child_sa, {msg::make_notify(msg::NotifyType::temporary_failure)});
+            return;
+        }
         ChildRekeyAnswer answer = answer_child_rekey(sa, config, request, installed, random);
         respond(out, id, msg::ExchangeType::create_child_sa, answer.response);
         if (!answer.new_child) return;
+        if (child_rekey && child_rekey->old_spi_out() == answer.replaced_spi_out) note_collision(request, answer);
         // Install before the gateway deletes the old pair, so no packet is lost (RFC 7296 §2.8).
         child = *answer.new_child;
         installed.push_back(child);
-        out.push_back(InstallChildSa{child, true});
+        schedule_child_rekey(now);
+        out.push_back(InstallChildSa{child, true, false});
         out.push_back(Progress{"the gateway rekeyed the CHILD SA: new SPIs " + spi_text(child.spi_in) + " (in), " + spi_text(child.spi_out) + " (out)"});
     }
 
@@ -246,13 +524,18 @@ struct IkeSession::State {
                                    [&](const ChildSaKeys& c) { return c.spi_out == spi_out; });
             if (it == installed.end()) continue;
             ours.push_back(it->spi_in);
-            out.push_back(RemoveChildSa{it->spi_in});
+            out.emplace_back(std::in_place_type<RemoveChildSa>, RemoveChildSa{it->spi_in});
+            if (child_rekey && child_rekey->old_spi_in() == it->spi_in) rekey_target_deleted = true;
+            std::erase(deleting, it->spi_in);
             installed.erase(it);
         }
+        if (!installed.empty() && std::none_of(installed.begin(), installed.end(),
+                                               [&](const ChildSaKeys& c) { return c.spi_in == child.spi_in; }))
+            child = installed.back();
         respond(out, id, msg::ExchangeType::informational,
                 ours.empty() ? std::vector<msg::Payload>{} : std::vector<msg::Payload>{build_esp_delete(ours)});
-        if (installed.empty() && phase == Phase::established)
-            delete_then_close(out, {CloseCode::gateway_deleted, "the gateway deleted the tunnel (CHILD SA)"}, now);
+        // An empty tunnel is closed by settle() once no rekey of ours is in flight.
+        (void)now;
     }
 
     void on_peer_request(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
@@ -265,7 +548,7 @@ struct IkeSession::State {
         if (id != peer.next_id) return;
         auto inner = sa.unprotect(raw, m);
         if (!inner) return;
-        if (m.header.exchange == msg::ExchangeType::create_child_sa) return on_create_child_sa(out, id, *inner);
+        if (m.header.exchange == msg::ExchangeType::create_child_sa) return on_create_child_sa(out, id, *inner, now);
         if (m.header.exchange != msg::ExchangeType::informational) return;
         PeerDelete deletes = read_peer_deletes(*inner);
         if (deletes.ike_sa) {
@@ -290,6 +573,7 @@ Actions IkeSession::start(TimePoint now) {
                            std::to_string(s_->config.ike_port)});
     s_->send_request(out, s_->init.build_request(s_->sa), msg::ExchangeType::ike_sa_init, false, now,
                      s_->config.retransmit.retransmits);
+    s_->settle(out, now);
     return out;
 }
 
@@ -301,6 +585,8 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     const auto& m = decoded.value();
     if (s_->old_sa && s_->old_sa->matches(m.header) && s_->old_sa->from_peer(m.header)) {
         if (!m.header.is_response()) s_->on_old_sa_request(out, m, datagram);
+        else s_->on_old_sa_response(m, datagram);
+        s_->settle(out, now);
         return out;
     }
     // Messages for other IKE SAs, or that we could have sent ourselves, are not ours.
@@ -311,17 +597,14 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     } else if (s_->phase == Phase::established || s_->phase == Phase::deleting) {
         if (m.header.spi_r == s_->sa.spi_r) s_->on_peer_request(out, m, datagram, now);
     }
+    s_->settle(out, now);
     return out;
 }
 
 Actions IkeSession::on_timer(TimePoint now) {
     Actions out;
     auto& p = s_->pending;
-    if (!p || now < p->deadline) {
-        if (p) out.push_back(ArmTimer{p->deadline});
-        return out;
-    }
-    if (p->retransmits_left == 0) {
+    if (p && now >= p->deadline && p->retransmits_left == 0) {
         const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - p->first_sent).count();
         if (s_->phase == Phase::deleting) {
             s_->finish(out, s_->close_reason);
@@ -331,11 +614,23 @@ Actions IkeSession::on_timer(TimePoint now) {
                                                  " after " + std::to_string(waited) + " s of retransmissions"});
         return out;
     }
-    --p->retransmits_left;
-    p->timeout *= s_->config.retransmit.factor;
-    p->deadline = now + p->timeout;
-    out.push_back(SendDatagram{p->bytes, p->nat_t});
-    out.push_back(ArmTimer{p->deadline});
+    if (p && now >= p->deadline) {
+        --p->retransmits_left;
+        p->timeout *= s_->config.retransmit.factor;
+        p->deadline = now + p->timeout;
+        out.push_back(SendDatagram{p->bytes, p->nat_t});
+    }
+    if (s_->phase == Phase::established) {
+        if (s_->child_rekey_at && now >= *s_->child_rekey_at) {
+            s_->child_rekey_at.reset();
+            s_->request_child_rekey(s_->child.spi_in);
+        }
+        if (s_->ike_rekey_at && now >= *s_->ike_rekey_at) {
+            s_->ike_rekey_at.reset();
+            s_->request_ike_rekey();
+        }
+    }
+    s_->settle(out, now);
     return out;
 }
 
@@ -347,10 +642,27 @@ Actions IkeSession::close(TimePoint now) {
         break;
     case Phase::deleting:
     case Phase::closed:
-        break;
+        return out;
     default:
         s_->finish(out, {CloseCode::requested, "disconnected on request before the tunnel was up"});
     }
+    s_->settle(out, now);
+    return out;
+}
+
+Actions IkeSession::rekey_child(std::uint32_t spi_in, TimePoint now) {
+    Actions out;
+    if (s_->phase != Phase::established) return out;
+    s_->request_child_rekey(spi_in);
+    s_->settle(out, now);
+    return out;
+}
+
+Actions IkeSession::rekey_ike(TimePoint now) {
+    Actions out;
+    if (s_->phase != Phase::established) return out;
+    s_->request_ike_rekey();
+    s_->settle(out, now);
     return out;
 }
 
@@ -373,6 +685,8 @@ IkeSaInfo IkeSession::info() const {
     i.established_at = s_->established_at;
     i.nat_local = s_->sa.nat_local;
     i.nat_remote = s_->sa.nat_remote;
+    i.rekey_at = s_->ike_rekey_at;
+    if (s_->child_rekey_at) i.child_rekeys.push_back({s_->child.spi_in, *s_->child_rekey_at});
     return i;
 }
 

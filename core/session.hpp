@@ -29,6 +29,14 @@ struct RetransmitPolicy {
     unsigned retransmits = 4;  // after the first transmission
 };
 
+// Rekeys we start ourselves (RFC 7296 §2.8 leaves lifetimes to local policy). Zero = never.
+struct RekeyPolicy {
+    Duration ike_lifetime{};    // rekey the IKE SA this long after it was created
+    Duration child_lifetime{};  // rekey each CHILD SA this long after it was created
+    Duration jitter{};          // rekey up to this much earlier, at random, so both ends rarely collide
+    Duration retry = std::chrono::seconds(10);  // after TEMPORARY_FAILURE (RFC 7296 §2.25), plus jitter
+};
+
 struct SessionConfig {
     std::string local_id;   // typed automatically: IP address, RFC822 (contains '@') or FQDN
     std::string remote_id;  // the gateway must present exactly this identity
@@ -40,6 +48,7 @@ struct SessionConfig {
     IpAddress gateway;                      // for NAT_DETECTION_DESTINATION_IP
     std::uint16_t ike_port = 500;
     RetransmitPolicy retransmit;
+    RekeyPolicy rekey;
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
@@ -53,7 +62,8 @@ struct SendDatagram {
     Bytes message;
     bool nat_t = false;  // send to the gateway's port 4500 with the non-ESP marker (RFC 3948 §2.2)
 };
-struct ArmTimer { TimePoint at; };  // the one retransmission timer; replaces any earlier one
+// The session's one timer (retransmission or the next rekey, whichever is earliest); replaces any earlier one.
+struct ArmTimer { TimePoint at; };
 struct CancelTimer {};
 struct Progress { std::string line; };  // human progress ("IKE_SA_INIT done: ...")
 struct ChildSaKeys {
@@ -67,7 +77,8 @@ struct ChildSaKeys {
 };
 struct InstallChildSa {
     ChildSaKeys child;
-    bool rekey = false;  // replaces an installed pair, which the gateway deletes shortly after
+    bool rekey = false;  // replaces an installed pair, deleted shortly after
+    bool by_us = false;  // for a rekey: we started it (else the gateway did)
 };
 struct NetworkConfig {
     std::optional<IpAddress> virtual_ip;   // IPv4 only
@@ -78,7 +89,10 @@ struct NetworkConfig {
 struct ApplyNetworkConfig { NetworkConfig config; };
 struct RemoveChildSa { std::uint32_t spi_in = 0; };
 struct Closed { CloseCode code = CloseCode::requested; std::string reason; };
-struct IkeRekeyed { std::string spi_i, spi_r; };  // the gateway rekeyed the IKE SA (new SPIs, hex)
+struct IkeRekeyed {  // the IKE SA was rekeyed (new SPIs, hex)
+    std::string spi_i, spi_r;
+    bool by_us = false;  // we started it (else the gateway did)
+};
 
 using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
                             ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed>;
@@ -91,6 +105,9 @@ struct IkeSaInfo {
     std::string encryption, prf, dh;
     std::optional<TimePoint> established_at;
     bool nat_local = false, nat_remote = false;
+    std::optional<TimePoint> rekey_at;  // when we rekey the IKE SA (lifetime), if scheduled
+    struct ChildRekey { std::uint32_t spi_in = 0; TimePoint at{}; };
+    std::vector<ChildRekey> child_rekeys;  // scheduled CHILD SA rekeys, by our inbound SPI
 };
 
 class IkeSession {
@@ -106,6 +123,12 @@ public:
     Actions on_timer(TimePoint now);
     // Disconnect: an established SA is deleted with INFORMATIONAL (RFC 7296 §1.4.1), then Closed.
     Actions close(TimePoint now);
+    // Rekey the CHILD SA whose inbound SPI is `spi_in` now (e.g. the data plane's sequence-number soft
+    // limit or byte lifetime was reached). Queued behind an outstanding request (window size 1); ignored
+    // for a pair that is not the current one or is already being replaced.
+    Actions rekey_child(std::uint32_t spi_in, TimePoint now);
+    // Rekey the IKE SA now (RFC 7296 §1.3.2); queued like rekey_child().
+    Actions rekey_ike(TimePoint now);
 
     IkeSaInfo info() const;
     bool closed() const;

@@ -195,4 +195,9 @@ PacketResult EspSa::decapsulate(Packet& packet) {
     return packet.result = PacketResult::ok;
 }
 
+bool pair_needs_rekey(const EspSa& in, const EspSa& out, std::uint64_t byte_limit) {
+    if (in.needs_rekey() || out.needs_rekey()) return true;
+    return byte_limit != 0 && in.counters().bytes_in + out.counters().bytes_out >= byte_limit;
+}
+
 }  // namespace ikevpn::dataplane

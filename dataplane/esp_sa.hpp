@@ -120,4 +120,9 @@ private:
     SaCounters counters_;
 };
 
+// Whether a CHILD SA pair (our inbound and outbound SA) is due for a rekey: either direction passed its
+// sequence-number soft limit (needs_rekey()), or the pair carried `byte_limit` inner octets in both
+// directions together (0 = no byte limit). The control plane polls this and starts the rekey.
+bool pair_needs_rekey(const EspSa& in, const EspSa& out, std::uint64_t byte_limit);
+
 }  // namespace ikevpn::dataplane

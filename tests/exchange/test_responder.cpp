@@ -46,12 +46,47 @@ Bytes TestResponder::handle(ByteView request) {
     if (!decoded) return {};
     ++requests_seen;
     const auto& m = decoded.value();
+    if (prev_aead_in_ && m.header.spi_i == prev_spi_i_ && m.header.spi_r == prev_spi_r_) {
+        swap_previous();  // a request on the IKE SA the initiator rekeyed (its Delete)
+        Bytes reply = dispatch(m, request);
+        swap_previous();
+        old_ike_sa_deleted = old_ike_sa_deleted || (!reply.empty() && m.header.exchange == msg::ExchangeType::informational &&
+                                                    msg::find<msg::DeletePayload>(last_inner, msg::PayloadType::del));
+        return reply;
+    }
+    return dispatch(m, request);
+}
+
+void TestResponder::swap_previous() {
+    std::swap(spi_i_, prev_spi_i_);
+    std::swap(spi_r_, prev_spi_r_);
+    std::swap(aead_in_, prev_aead_in_);
+    std::swap(aead_out_, prev_aead_out_);
+    std::swap(next_own_request_, prev_next_own_request_);
+    std::swap(last_id_, prev_last_id_);
+    std::swap(last_response_, prev_last_response_);
+}
+
+Bytes TestResponder::dispatch(const msg::Message& m, ByteView raw) {
+    if (m.header.exchange != msg::ExchangeType::ike_sa_init && last_id_ == m.header.message_id && !last_response_.empty())
+        return last_response_;
+    Bytes reply;
+    const msg::Spi8 sa_before = spi_i_;
     switch (m.header.exchange) {
-    case msg::ExchangeType::ike_sa_init: return handle_init(m, request);
-    case msg::ExchangeType::ike_auth: return handle_auth(m, request);
-    case msg::ExchangeType::informational: return handle_informational(m, request);
+    case msg::ExchangeType::ike_sa_init: return handle_init(m, raw);
+    case msg::ExchangeType::ike_auth: reply = handle_auth(m, raw); break;
+    case msg::ExchangeType::informational: reply = handle_informational(m, raw); break;
+    case msg::ExchangeType::create_child_sa: reply = handle_create_child(m, raw); break;
     default: return {};
     }
+    if (spi_i_ != sa_before) {  // the initiator rekeyed the IKE SA: the answer belongs to the old one
+        prev_last_id_ = m.header.message_id;
+        prev_last_response_ = reply;
+    } else if (!reply.empty()) {
+        last_id_ = m.header.message_id;
+        last_response_ = reply;
+    }
+    return reply;
 }
 
 Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
@@ -185,7 +220,124 @@ Bytes TestResponder::handle_informational(const msg::Message& m, ByteView raw) {
     auto inner = core::unprotect_message(raw, m, *aead_in_);
     if (!inner) return {};
     last_inner = *inner;
+    for (const auto& p : *inner) {
+        const auto* del = std::get_if<msg::DeletePayload>(&p.body);
+        if (!del) continue;
+        for (const auto& spi : del->spis)
+            if (del->protocol == msg::ProtocolId::esp && spi.size() == 4)
+                deleted_esp_spis.push_back(std::uint32_t(spi[0]) << 24 | std::uint32_t(spi[1]) << 16 |
+                                           std::uint32_t(spi[2]) << 8 | spi[3]);
+    }
     return protect(msg::ExchangeType::informational, true, m.header.message_id, {});
+}
+
+Bytes TestResponder::handle_create_child(const msg::Message& m, ByteView raw) {
+    if (!aead_in_) return {};
+    auto inner = core::unprotect_message(raw, m, *aead_in_);
+    if (!inner) return {};
+    last_inner = *inner;
+    ++create_child_requests;
+    if (options_.rekey_errors > 0) {
+        --options_.rekey_errors;
+        return protect(msg::ExchangeType::create_child_sa, true, m.header.message_id, {msg::make_notify(options_.rekey_error)});
+    }
+    const auto* sa = msg::find<msg::SaPayload>(*inner, msg::PayloadType::sa);
+    if (sa && !sa->proposals.empty() && sa->proposals.front().protocol == msg::ProtocolId::ike)
+        return answer_ike_rekey(m.header.message_id, *inner);
+    return answer_child_rekey(m.header.message_id, *inner);
+}
+
+Bytes TestResponder::answer_child_rekey(std::uint32_t id, const std::vector<msg::Payload>& inner) {
+    const auto* rekey = msg::find_notify(inner, msg::NotifyType::rekey_sa);
+    const auto* sa = msg::find<msg::SaPayload>(inner, msg::PayloadType::sa);
+    const auto* nonce = msg::find<msg::NoncePayload>(inner, msg::PayloadType::nonce);
+    const auto* ke = msg::find<msg::KePayload>(inner, msg::PayloadType::ke);
+    const auto* ts_i = msg::find<msg::TsPayload>(inner, msg::PayloadType::ts_i);
+    const auto* ts_r = msg::find<msg::TsPayload>(inner, msg::PayloadType::ts_r);
+    if (!rekey || rekey->spi.size() != 4 || !sa || sa->proposals.empty() || !nonce || !ts_i || !ts_r)
+        return protect(msg::ExchangeType::create_child_sa, true, id, {msg::make_notify(msg::NotifyType::invalid_syntax)});
+    AnsweredChildRekey answered;
+    answered.rekeyed_spi = std::uint32_t(rekey->spi[0]) << 24 | std::uint32_t(rekey->spi[1]) << 16 |
+                           std::uint32_t(rekey->spi[2]) << 8 | rekey->spi[3];
+    const auto& offered = sa->proposals.front();
+    answered.initiator_spi = std::uint32_t(offered.spi[0]) << 24 | std::uint32_t(offered.spi[1]) << 16 |
+                             std::uint32_t(offered.spi[2]) << 8 | offered.spi[3];
+    answered.responder_spi = next_esp_spi_++;
+    msg::Proposal chosen = choose(offered);
+    const std::uint32_t spi = answered.responder_spi;
+    chosen.spi = {std::uint8_t(spi >> 24), std::uint8_t(spi >> 16), std::uint8_t(spi >> 8), std::uint8_t(spi)};
+    const Bytes nonce_r(32, options_.answer_nonce);
+    std::vector<msg::Payload> out{{msg::PayloadType::sa, false, msg::SaPayload{{chosen}}},
+                                  {msg::PayloadType::nonce, false, msg::NoncePayload{nonce_r}}};
+    Bytes seed;
+    if (ke) {
+        auto own = crypto::make_key_exchange(crypto::DhGroup(ke->group), random_);
+        auto shared = own->shared_secret(ke->data);
+        seed.assign(shared->begin(), shared->end());
+        out.push_back({msg::PayloadType::ke, false, msg::KePayload{ke->group, own->public_value()}});
+        answered.pfs = true;
+    }
+    append(seed, nonce->data);
+    append(seed, nonce_r);
+    answered.keymat = crypto::prf_plus(*prf_, keys.sk_d, seed, 72);
+    out.push_back({msg::PayloadType::ts_i, false, *ts_i});
+    out.push_back({msg::PayloadType::ts_r, false, *ts_r});
+    child_rekeys.push_back(std::move(answered));
+    return protect(msg::ExchangeType::create_child_sa, true, id, out);
+}
+
+Bytes TestResponder::answer_ike_rekey(std::uint32_t id, const std::vector<msg::Payload>& inner) {
+    const auto* sa = msg::find<msg::SaPayload>(inner, msg::PayloadType::sa);
+    const auto* nonce = msg::find<msg::NoncePayload>(inner, msg::PayloadType::nonce);
+    const auto* ke = msg::find<msg::KePayload>(inner, msg::PayloadType::ke);
+    if (!nonce || !ke || sa->proposals.front().spi.size() != 8)
+        return protect(msg::ExchangeType::create_child_sa, true, id, {msg::make_notify(msg::NotifyType::invalid_syntax)});
+    msg::Proposal chosen = choose(sa->proposals.front());
+    for (auto& t : chosen.transforms)
+        if (t.type == msg::TransformType::dh) t.id = ke->group;
+    msg::Spi8 new_spi_i{}, new_spi_r{0x72, 0x72, 0x72, 0x72, 0x72, 0x72, 0x72, std::uint8_t(0x72 + ike_rekeys)};
+    std::copy(sa->proposals.front().spi.begin(), sa->proposals.front().spi.end(), new_spi_i.begin());
+    chosen.spi.assign(new_spi_r.begin(), new_spi_r.end());
+    const Bytes nonce_r(32, options_.answer_nonce);
+    auto own = crypto::make_key_exchange(crypto::DhGroup(ke->group), random_);
+    auto shared = own->shared_secret(ke->data);
+    const Bytes reply = protect(msg::ExchangeType::create_child_sa, true, id,
+                                {{msg::PayloadType::sa, false, msg::SaPayload{{chosen}}},
+                                 {msg::PayloadType::nonce, false, msg::NoncePayload{nonce_r}},
+                                 {msg::PayloadType::ke, false, msg::KePayload{ke->group, own->public_value()}}});
+    // SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) (RFC 7296 §2.18), spelled out independently here.
+    Bytes seed(shared->begin(), shared->end());
+    append(seed, nonce->data);
+    append(seed, nonce_r);
+    const SecureBytes skeyseed = prf_->compute(keys.sk_d, seed);
+    Bytes stream = nonce->data;
+    append(stream, nonce_r);
+    append(stream, new_spi_i);
+    append(stream, new_spi_r);
+    const std::size_t encr = crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, 256);
+    SecureBytes keymat = crypto::prf_plus(*prf_, skeyseed, stream, 3 * prf_->output_size() + 2 * encr);
+    // The old IKE SA stays for the initiator's Delete of it.
+    prev_spi_i_ = spi_i_;
+    prev_spi_r_ = spi_r_;
+    prev_aead_in_ = std::move(aead_in_);
+    prev_aead_out_ = std::move(aead_out_);
+    prev_next_own_request_ = next_own_request_;
+    auto at = keymat.begin();
+    keys.sk_d.assign(at, at + std::ptrdiff_t(prf_->output_size()));
+    at += std::ptrdiff_t(prf_->output_size());
+    keys.sk_ei.assign(at, at + std::ptrdiff_t(encr));
+    keys.sk_er.assign(at + std::ptrdiff_t(encr), at + std::ptrdiff_t(2 * encr));
+    // The initiator started the new IKE SA: this side receives with SK_ei and sends with SK_er.
+    aead_in_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, 256, keys.sk_ei);
+    aead_out_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, 256, keys.sk_er);
+    spi_i_ = new_spi_i;
+    spi_r_ = new_spi_r;
+    original_initiator_ = false;
+    next_own_request_ = 0;
+    last_id_.reset();  // message IDs start again at 0 on the new IKE SA
+    last_response_.clear();
+    ++ike_rekeys;
+    return reply;
 }
 
 Bytes TestResponder::make_request(msg::ExchangeType exchange, const std::vector<msg::Payload>& inner) {
@@ -200,7 +352,7 @@ std::optional<std::vector<msg::Payload>> TestResponder::open_response(ByteView r
 
 Bytes TestResponder::make_child_rekey_request(std::uint32_t spi, std::optional<std::uint16_t> pfs_group,
                                               const std::string& esp) {
-    rekey_nonce_.assign(32, 0x44);
+    rekey_nonce_.assign(32, options_.own_rekey_nonce);
     msg::Proposal p = core::parse_esp_proposal(esp);
     p.spi = {0xc0, 0xff, 0xee, 0x02};
     if (pfs_group) p.transforms.insert(p.transforms.end() - 1, {msg::TransformType::dh, *pfs_group, std::nullopt});
@@ -287,6 +439,8 @@ bool TestResponder::finish_ike_rekey(ByteView response) {
     spi_r_ = new_spi_r;
     original_initiator_ = true;
     next_own_request_ = 0;
+    last_id_.reset();  // message IDs start again at 0 on the new IKE SA
+    last_response_.clear();
     return true;
 }
 

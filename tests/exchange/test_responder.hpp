@@ -31,6 +31,12 @@ struct ResponderOptions {
     // IPv6 inside the tunnel: answered only when the CP request asks for INTERNAL_IP6_ADDRESS.
     bool offer_ip6 = true;           // false: assign no IPv6 address (and narrow away IPv6 selectors)
     std::size_t ip6_dns_size = 16;   // 17 sends INTERNAL_IP6_DNS with a prefix length, as libreswan 4.10 does
+    // CREATE_CHILD_SA requests of the initiator (its rekeys): the first `rekey_errors` are answered with
+    // `rekey_error` alone; the nonces of this side decide rekey collisions (RFC 7296 §2.8.1).
+    unsigned rekey_errors = 0;
+    msg::NotifyType rekey_error = msg::NotifyType::temporary_failure;
+    std::uint8_t answer_nonce = 0x66;     // every byte of Nr in our answers to the initiator's rekeys
+    std::uint8_t own_rekey_nonce = 0x44;  // every byte of Ni in make_child_rekey_request()
 };
 
 class TestResponder {
@@ -54,6 +60,19 @@ public:
     Bytes make_ike_rekey_request(std::uint16_t group);
     bool finish_ike_rekey(ByteView response);
 
+    // Rekeys the initiator started, as this side answered them.
+    struct AnsweredChildRekey {
+        std::uint32_t rekeyed_spi = 0;       // REKEY_SA: the SPI the initiator receives with (RFC 7296 §1.3.3)
+        std::uint32_t initiator_spi = 0, responder_spi = 0;
+        bool pfs = false;
+        SecureBytes keymat;                  // KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr), 72 bytes (AES-256-GCM)
+    };
+    std::vector<AnsweredChildRekey> child_rekeys;
+    unsigned ike_rekeys = 0;
+    unsigned create_child_requests = 0;     // every CREATE_CHILD_SA request handled (not retransmissions)
+    std::vector<std::uint32_t> deleted_esp_spis;  // from the initiator's Delete payloads
+    bool old_ike_sa_deleted = false;              // the initiator deleted the IKE SA it rekeyed
+
     // Values the tests compare with what the initiator derived.
     crypto::IkeKeys keys;
     SecureBytes child_keymat;
@@ -70,6 +89,11 @@ private:
     // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
     void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);
+    Bytes dispatch(const msg::Message& m, ByteView raw);
+    Bytes handle_create_child(const msg::Message& m, ByteView raw);
+    Bytes answer_child_rekey(std::uint32_t id, const std::vector<msg::Payload>& inner);
+    Bytes answer_ike_rekey(std::uint32_t id, const std::vector<msg::Payload>& inner);
+    void swap_previous();
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
 
     ResponderOptions options_;
@@ -84,6 +108,14 @@ private:
     bool original_initiator_ = false;  // becomes true once this side initiated a rekeyed IKE SA
     msg::Spi8 new_spi_i_{};
     std::unique_ptr<crypto::KeyExchange> rekey_ke_;
+    // The IKE SA before the initiator rekeyed it: still answers until the initiator deletes it.
+    msg::Spi8 prev_spi_i_{}, prev_spi_r_{};
+    std::unique_ptr<crypto::Aead> prev_aead_in_, prev_aead_out_;
+    std::uint32_t prev_next_own_request_ = 0;
+    // Retransmitted requests get the cached response (RFC 7296 §2.1), as a real gateway does.
+    std::optional<std::uint32_t> last_id_, prev_last_id_;
+    Bytes last_response_, prev_last_response_;
+    std::uint32_t next_esp_spi_ = 0xc0ffee10;
 };
 
 }  // namespace ikevpn::test

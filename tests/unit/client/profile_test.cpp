@@ -202,7 +202,7 @@ TEST_CASE("errors name the file and the key") {
         {{{"ike", "aes256gcm16-prfsha384-x25519"}}, "demo.json: key 'ike': expected an array of strings, got a string"},
         {{{"ike", {"aes256gcm16-prfsha384-x25519", 5}}}, "demo.json: key 'ike[1]': expected a string, got an integer"},
         {{{"ike", {"aes256gcm17-prfsha384-x25519"}}}, "demo.json: key 'ike[0]': "},
-        {{{"esp", {"aes256gcm16", "aes128gcm16-x25519"}}}, "demo.json: key 'esp[1]': "},
+        {{{"esp", {"aes256gcm16", "aes128gcm16-prfsha256"}}}, "demo.json: key 'esp[1]': "},
         {{{"ike", json::array()}}, "demo.json: key 'ike': must not be empty"},
         {{{"tun", {{"name", "a-very-long-name0"}}}}, "demo.json: key 'tun.name': 'a-very-long-name0' must be 1 to 15"},
         {{{"tun", {{"name", "vpn%d%d"}}}}, "demo.json: key 'tun.name': 'vpn%d%d' may contain '%' only once"},

@@ -75,8 +75,8 @@ TEST_CASE("ESP proposals always carry an ESN transform") {
     CHECK(parse_esp_proposal("aes256gcm16-aes128gcm16").transforms ==
           std::vector<Transform>{gcm256, gcm128, no_esn});
 
-    CHECK(error_of(parse_esp_proposal, "aes128gcm16-x25519") ==
-          "PFS on CHILD SAs is not supported yet ('x25519') in ESP proposal 'aes128gcm16-x25519'");
+    // A DH group asks for PFS on the CHILD SA rekeys we start.
+    CHECK(parse_esp_proposal("aes128gcm16-x25519").transforms == std::vector<Transform>{gcm128, x25519, no_esn});
     CHECK(error_of(parse_esp_proposal, "aes128gcm16-prfsha256").find("'prfsha256'") != std::string::npos);
     CHECK(error_of(parse_esp_proposal, "noesn").find("no encryption") != std::string::npos);
 }
