@@ -101,11 +101,12 @@ struct IkeSession::State {
 
     void start_auth(Actions& out, TimePoint now) {
         std::vector<msg::Payload> inner;
-        build_auth(sa, config, inner);
+        if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
         build_config_request(config, inner);
         child_task.build(inner);
         phase = Phase::auth_sent;
-        out.push_back(Progress{"authenticating as '" + config.local_id + "' with a pre-shared key"});
+        out.push_back(Progress{"authenticating as '" + config.local_id + "' with " +
+                               (config.private_key ? "a certificate" : "a pre-shared key")});
         send_request(out, sa.protect(msg::ExchangeType::ike_auth, false, next_message_id, inner),
                      msg::ExchangeType::ike_auth, true, now, config.retransmit.retransmits);
     }
