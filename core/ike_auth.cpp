@@ -65,7 +65,7 @@ std::optional<Failure> process_auth(const IkeSa& sa, const SessionConfig& config
     if (!id_r || !auth) return Failure{CloseCode::protocol_error, "IKE_AUTH response without IDr or AUTH"};
     peer_identity = identity_to_string(*id_r);
     if (!identity_equal(*id_r, make_identity(config.remote_id)))
-        return Failure{CloseCode::auth_failed, "authentication failed: the gateway identifies as '" + peer_identity +
+        return Failure{CloseCode::id_mismatch, "authentication failed: the gateway identifies as '" + peer_identity +
                                                    "', but the profile's remote_id is '" + config.remote_id + "'"};
     if (config.trusted_cas.empty()) return check_psk_auth(sa, config, *id_r, *auth);
     return check_signature_auth(sa, config, payloads, *id_r, *auth);

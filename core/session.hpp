@@ -59,7 +59,7 @@ enum class CloseCode {
     requested, auth_failed, no_proposal_chosen, timeout, ts_unacceptable, internal_address_failure,
     failed_cp_required, protocol_error, gateway_deleted,
     cert_invalid,  // the gateway's certificate is missing, malformed, untrusted, expired or unfit for signing
-    id_mismatch,   // the gateway's certificate does not hold the identity it claims (IDr = remote_id)
+    id_mismatch,   // the gateway's IDr is not remote_id, or its certificate does not hold that identity
 };
 const char* error_code_name(CloseCode code);
 

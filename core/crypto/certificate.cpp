@@ -37,6 +37,25 @@ constexpr DnAttribute dn_attributes[] = {
     {"emailaddress", "1.2.840.113549.1.9.1"}, {"dc", "0.9.2342.19200300.100.1.25"},
 };
 
+// "C=CH, O=Example, CN=vpn.example.com": the way profiles write DNs (Botan's own form quotes values).
+std::string format_dn(const Botan::X509_DN& dn) {
+    std::string out;
+    for (const auto& [oid, value] : dn.dn_info()) {
+        const std::string dotted = oid.to_string();
+        const auto* attr = std::find_if(std::begin(dn_attributes), std::end(dn_attributes),
+                                        [&](const DnAttribute& a) { return dotted == a.oid; });
+        std::string name = attr == std::end(dn_attributes) ? dotted : attr->name;
+        // The table lists lower-case aliases; print the usual upper-case short names.
+        if (attr != std::end(dn_attributes)) {
+            if (name == "emailaddress") name = "e";
+            if (name == "serialnumber") name = "sn";
+            std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::toupper(c)); });
+        }
+        out += (out.empty() ? "" : ", ") + name + "=" + value.value();
+    }
+    return out;
+}
+
 std::optional<Botan::X509_DN> decode_dn(ByteView der) {
     try {
         Botan::X509_DN dn;
@@ -97,7 +116,7 @@ CertificatePtr parse_certificate_der(ByteView der, std::string& error) {
 
 Bytes certificate_der(const Certificate& cert) { return cert.cert.BER_encode(); }
 
-std::string certificate_subject(const Certificate& cert) { return cert.cert.subject_dn().to_string(); }
+std::string certificate_subject(const Certificate& cert) { return format_dn(cert.cert.subject_dn()); }
 
 Bytes public_key_sha1(const Certificate& cert) {
     // RFC 7296 §3.7: "SHA-1 hash of the Subject Public Key Info element of the trust anchor" — the
@@ -217,7 +236,7 @@ std::optional<Bytes> dn_from_string(const std::string& text, std::string& error)
 
 std::string dn_to_string(ByteView der) {
     const auto dn = decode_dn(der);
-    return dn ? dn->to_string() : "(malformed DN)";
+    return dn ? format_dn(*dn) : "(malformed DN)";
 }
 
 bool dn_equal(ByteView a, ByteView b) {
