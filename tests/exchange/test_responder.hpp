@@ -3,6 +3,7 @@
 // initiator through its states with a fake clock. Knobs let tests make it misbehave.
 #pragma once
 #include "core/crypto/crypto.hpp"
+#include "core/crypto/public_key.hpp"
 #include "core/message/message.hpp"
 #include "core/session.hpp"
 
@@ -31,6 +32,13 @@ struct ResponderOptions {
     // IPv6 inside the tunnel: answered only when the CP request asks for INTERNAL_IP6_ADDRESS.
     bool offer_ip6 = true;           // false: assign no IPv6 address (and narrow away IPv6 selectors)
     std::size_t ip6_dns_size = 16;   // 17 sends INTERNAL_IP6_DNS with a prefix length, as libreswan 4.10 does
+    // Certificate authentication (test_responder_certs.cpp): with `key` the responder signs its AUTH
+    // (RFC 7427 when the initiator announced hash algorithms, the classic method otherwise) and sends
+    // `certs` (leaf first) as CERT payloads. A signed AUTH from the initiator is checked against the first
+    // CERT it sent.
+    crypto::PrivateKeyPtr key;
+    std::vector<crypto::CertificatePtr> certs;
+    bool announce_hashes = true;  // SIGNATURE_HASH_ALGORITHMS in the IKE_SA_INIT response
 };
 
 class TestResponder {
@@ -62,11 +70,17 @@ public:
     bool auth_seen_ok = false;
     unsigned requests_seen = 0;
     std::vector<msg::Payload> last_inner;  // decrypted content of the last protected request
+    std::vector<std::uint16_t> initiator_hashes;  // SIGNATURE_HASH_ALGORITHMS of the IKE_SA_INIT request
+    std::uint8_t initiator_auth_method = 0;
     Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
 
 private:
     Bytes handle_init(const msg::Message& m, ByteView raw);
     Bytes handle_auth(const msg::Message& m, ByteView raw);
+    // test_responder_certs.cpp: the initiator's AUTH checked, and our own AUTH (+ CERTs) made.
+    bool check_initiator_auth(const std::vector<msg::Payload>& inner, const msg::IdPayload& id_i,
+                              const msg::AuthPayload& auth) const;
+    void add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out) const;
     // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
     void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);
