@@ -56,6 +56,8 @@ LAB_HOST_IF=h-gw
 
 LAB_CHARON="${LAB_CHARON:-/usr/lib/ipsec/charon}"
 # Every plugin charon may need in these tests; load_modular = no makes this list the whole truth.
+# Extra lines for the charon { } section of the next charon started, e.g. "signature_authentication = no".
+LAB_CHARON_OPTIONS="${LAB_CHARON_OPTIONS:-}"
 LAB_CHARON_PLUGINS="${LAB_CHARON_PLUGINS:-random nonce openssl aes sha1 sha2 md5 hmac gcm chapoly \
 curve25519 gmp x509 revocation constraints pubkey pkcs1 pkcs7 pkcs8 pkcs12 pem kdf drbg \
 kernel-libipsec kernel-netlink socket-default vici updown counters \
@@ -192,6 +194,7 @@ charon {
     load = $LAB_CHARON_PLUGINS
     install_routes = yes
     install_virtual_ip = yes
+    $LAB_CHARON_OPTIONS
     filelog {
         lab {
             path = $dir/charon.log

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR disable=SC2119  # lab helpers take optional arguments
 # Certificate authentication against strongSwan, with a throwaway PKI made by strongSwan's `pki` at test
-# time: gateway certificate + client certificate (ECDSA P-256, RSA PKCS#1 v1.5 and PSS, Ed25519), a DN
-# identity, gateway certificate + client PSK; and the failures — wrong CA, name mismatch, expired gateway
+# time: gateway certificate + client certificate (ECDSA P-256, RSA PKCS#1 v1.5 and PSS, Ed25519; RFC 7427
+# and, against a gateway with signature_authentication = no, the classic methods 1 and 9), DN identities,
+# gateway certificate + client PSK; and the failures — wrong CA, name mismatch, expired gateway
 # certificate — each with its error code, a non-zero exit and nothing left behind.
 # Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
@@ -105,16 +106,18 @@ profile() {
     ikevpn_write_profile "$dir" ".remote_id = \"vpn.example.com\" | .ca = [\"ca.pem\"] | .auth = $auth | $filter"
 }
 
-# connects LABEL — connect in the background, ping through the tunnel, disconnect: exit 0, nothing left.
+# connects LABEL [SCHEME] — connect in the background, ping through the tunnel, disconnect: exit 0, nothing
+# left. SCHEME: how the gateway's log must say it verified our AUTH (e.g. "ECDSA-256 signature").
 connects() {
-    local label=$1
+    local label=$1 scheme=${2:-}
     ikevpn_start "$dir"
     check_fatal "$label: connected event" ikevpn_wait_event connected 20
     check "$label: stderr says the gateway was authenticated" stderr_mentions "gateway authenticated as 'vpn.example.com'"
     check "$label: ping through the tunnel" ping_host
     local line
-    line=$(grep -o "authentication of '[^']*' with [^ ]* successful" "$LAB_GATEWAY_DIR/charon.log" | tail -n 1 || true)
+    line=$(grep -o "authentication of '[^']*' with .* successful" "$LAB_GATEWAY_DIR/charon.log" | tail -n 1 || true)
     [[ -z $line ]] || echo "INFO: $label: gateway log: $line"
+    [[ -z $scheme ]] || check "$label: the gateway verified our AUTH as $scheme" grep -q "with $scheme successful" <<<"$line"
     ikevpn_ctl disconnect >/dev/null 2>&1 || true
     ikevpn_wait_exit 20 || ikevpn_stop
     check "$label: disconnect → exit 0" test "$IKEVPN_STATUS" -eq 0
@@ -138,11 +141,11 @@ fails() {
 echo "== gateway ECDSA P-256 certificate, client certificates"
 gateway gw-ecdsa pubkey
 profile ec-ec client-ecdsa lab-ca
-connects "ECDSA gateway, ECDSA client"
+connects "ECDSA gateway, ECDSA client" ECDSA_WITH_SHA256_DER
 profile ec-rsa client-rsa lab-ca
-connects "ECDSA gateway, RSA client (PKCS#1 v1.5)"
+connects "ECDSA gateway, RSA client (PKCS#1 v1.5)" RSA_EMSA_PKCS1_SHA2_256
 profile ec-rsa-pss client-rsa lab-ca '.auth.rsa_pss = true'
-connects "ECDSA gateway, RSA client (RSASSA-PSS)"
+connects "ECDSA gateway, RSA client (RSASSA-PSS)" RSA_EMSA_PSS_SHA2_256_SALT_32
 profile ec-dn client-ecdsa lab-ca '.local_id = "C=CH, O=Example, CN=client"'
 connects "ECDSA gateway, ECDSA client identified by its subject DN"
 
@@ -150,6 +153,16 @@ echo "== gateway RSA certificate"
 gateway gw-rsa pubkey
 profile rsa-ec client-ecdsa lab-ca
 connects "RSA gateway, ECDSA client"
+
+echo "== classic signature methods: a gateway without RFC 7427 (signature_authentication = no)"
+LAB_CHARON_OPTIONS="signature_authentication = no" gateway gw-ecdsa pubkey
+profile classic-ec client-ecdsa lab-ca
+connects "classic: ECDSA gateway (method 9), ECDSA client" "ECDSA-256 signature"
+profile classic-rsa client-rsa lab-ca
+connects "classic: ECDSA gateway (method 9), RSA client (method 1)" "RSA signature"
+LAB_CHARON_OPTIONS="signature_authentication = no" gateway gw-rsa pubkey
+profile classic-rsa-gw client-ecdsa lab-ca
+connects "classic: RSA gateway (method 1), ECDSA client" "ECDSA-256 signature"
 
 echo "== gateway identified by its DN"
 gateway gw-ecdsa pubkey --id "$gw_dn"
@@ -164,7 +177,7 @@ check "DN remote_id: disconnect → exit 0" test "$IKEVPN_STATUS" -eq 0
 echo "== Ed25519 (RFC 8420)"
 if gateway gw-ed25519 pubkey 2>"$LAB_DIR/ed25519-gateway.err"; then
     profile ed-ed client-ed25519 lab-ca
-    connects "Ed25519 gateway, Ed25519 client"
+    connects "Ed25519 gateway, Ed25519 client" ED25519
 else
     echo "SKIP: the lab's strongSwan did not load an Ed25519 gateway certificate ($(tail -n 1 "$LAB_DIR/ed25519-gateway.err"))"
 fi
