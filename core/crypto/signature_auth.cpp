@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 
 namespace ikevpn::crypto {
 
@@ -231,13 +232,16 @@ std::vector<HashAlgorithm> announced_hash_algorithms() {
 PrivateKeyPtr load_private_key(ByteView pem, std::string& error) {
     std::unique_ptr<Botan::Private_Key> key;
     try {
-        const std::string text(pem.begin(), pem.end());
-        if (text.find("ENCRYPTED") != std::string::npos) {
+        // Searched in place: a std::string copy of the key would outlive this function unwiped.
+        const auto contains = [&](std::string_view needle) {
+            return std::search(pem.begin(), pem.end(), needle.begin(), needle.end()) != pem.end();
+        };
+        if (contains("ENCRYPTED")) {
             error = "encrypted private keys are not supported (store it unencrypted with mode 0600)";
             return nullptr;
         }
         Botan::DataSource_Memory source(pem.data(), pem.size());
-        if (text.find("-----BEGIN PRIVATE KEY-----") != std::string::npos) {
+        if (contains("-----BEGIN PRIVATE KEY-----")) {
             key = Botan::PKCS8::load_key(source);
         } else {
             std::string label;
