@@ -141,6 +141,7 @@ TEST_CASE("certificates both ways: RSA, ECDSA and Ed25519 clients, RFC 7427 and 
         REQUIRE(h.find<core::InstallChildSa>());
         CHECK(h.responder.auth_seen_ok);
         CHECK(h.responder.initiator_auth_method == c.expected_method);
+        CHECK(h.responder.own_auth_method == (c.announce ? 14 : 9));  // the gateway's key is ECDSA P-256
         CHECK(msg::find<msg::RawPayload>(h.responder.last_inner, msg::PayloadType::cert));
     }
 }
@@ -204,6 +205,14 @@ TEST_CASE("the gateway's certificate is checked: CA, validity, identity, signatu
         h.run(h.session.start(h.now));
         CHECK(h.closed().code == core::CloseCode::cert_invalid);
         CHECK(h.closed().reason.find("sent no X.509 certificate") != std::string::npos);
+    }
+    SUBCASE("a malformed certificate") {
+        auto options = gateway_options();
+        options.malformed_cert = true;
+        Harness h(make_config(), std::move(options));
+        h.run(h.session.start(h.now));
+        CHECK(h.closed().code == core::CloseCode::cert_invalid);
+        CHECK(h.closed().reason.find("the gateway sent a malformed certificate") == 0);
     }
     SUBCASE("a PSK where the profile's 'ca' asks for a certificate") {
         Harness h(make_config(), test::ResponderOptions{});

@@ -39,6 +39,7 @@ struct ResponderOptions {
     crypto::PrivateKeyPtr key;
     std::vector<crypto::CertificatePtr> certs;
     bool announce_hashes = true;  // SIGNATURE_HASH_ALGORITHMS in the IKE_SA_INIT response
+    bool malformed_cert = false;  // a first CERT payload (encoding 4) whose DER is not a certificate
 };
 
 class TestResponder {
@@ -72,6 +73,7 @@ public:
     std::vector<msg::Payload> last_inner;  // decrypted content of the last protected request
     std::vector<std::uint16_t> initiator_hashes;  // SIGNATURE_HASH_ALGORITHMS of the IKE_SA_INIT request
     std::uint8_t initiator_auth_method = 0;
+    std::uint8_t own_auth_method = 0;  // of the AUTH this responder sent
     Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
 
 private:
@@ -80,7 +82,7 @@ private:
     // test_responder_certs.cpp: the initiator's AUTH checked, and our own AUTH (+ CERTs) made.
     bool check_initiator_auth(const std::vector<msg::Payload>& inner, const msg::IdPayload& id_i,
                               const msg::AuthPayload& auth) const;
-    void add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out) const;
+    void add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out);
     // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
     void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);

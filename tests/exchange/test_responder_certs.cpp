@@ -20,15 +20,20 @@ bool TestResponder::check_initiator_auth(const std::vector<msg::Payload>& inner,
 }
 
 // Replaces the PSK AUTH in `out` with a signature and puts the CERT payloads right after IDr.
-void TestResponder::add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out) const {
+void TestResponder::add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out) {
     const Bytes octets = crypto::signed_octets(*prf_, init_response_, nonce_i_, keys.sk_pr, id_r.body());
     std::string error;
-    auto signature = crypto::sign_auth(*options_.key, octets, initiator_hashes, false, error);
+    // A gateway that does not speak RFC 7427 (announce_hashes false) signs with the classic methods.
+    const std::vector<std::uint16_t> hashes = options_.announce_hashes ? initiator_hashes : std::vector<std::uint16_t>{};
+    auto signature = crypto::sign_auth(*options_.key, octets, hashes, false, error);
     if (!signature) throw std::runtime_error("test responder cannot sign: " + error);
     if (options_.corrupt_auth) signature->data.back() ^= 1;
     auto auth = std::find_if(out.begin(), out.end(), [](const msg::Payload& p) { return p.type == msg::PayloadType::auth; });
     auth->body = msg::AuthPayload{msg::AuthMethod(signature->method), signature->data};
+    own_auth_method = signature->method;
     std::vector<msg::Payload> certs;
+    if (options_.malformed_cert)
+        certs.push_back({msg::PayloadType::cert, false, msg::RawPayload{{core::cert_encoding_x509_signature, 0x30, 0x03, 0x02, 0x01, 0x01}}});
     for (const auto& c : options_.certs) {
         Bytes body{core::cert_encoding_x509_signature};
         append(body, crypto::certificate_der(*c));
