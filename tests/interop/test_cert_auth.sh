@@ -22,11 +22,12 @@ ikevpn_test_traps
 # --- the PKI -------------------------------------------------------------------------------------------
 # pki prints plugin-loading noise (TPM) on stderr; its real errors still fail the script through set -e.
 pki_q() { pki "$@" 2>/dev/null; }
-# make_key TYPE FILE — rsa (2048), ecdsa (P-256) or ed25519, PEM as pki writes it (PKCS#1/SEC1/PKCS#8).
+# make_key TYPE FILE — rsa (2048), ecdsa (P-256), ecdsa384 or ed25519, PEM as pki writes it (PKCS#1/SEC1/PKCS#8).
 make_key() {
     case $1 in
         rsa) pki_q --gen --type rsa --size 2048 --outform pem >"$2" ;;
         ecdsa) pki_q --gen --type ecdsa --size 256 --outform pem >"$2" ;;
+        ecdsa384) pki_q --gen --type ecdsa --size 384 --outform pem >"$2" ;;
         ed25519) pki_q --gen --type ed25519 --outform pem >"$2" ;;
     esac
 }
@@ -59,6 +60,7 @@ issue lab-ca gw-expired ecdsa "$gw_dn" vpn.example.com --flag serverAuth \
     --not-before "2020-01-01 00:00:00" --not-after "2021-01-01 00:00:00" --dateform "%Y-%m-%d %H:%M:%S"
 issue lab-ca client-ecdsa ecdsa "C=CH, O=Example, CN=client" client@example.com --flag clientAuth
 issue lab-ca client-rsa rsa "C=CH, O=Example, CN=client" client@example.com --flag clientAuth
+issue lab-ca client-ecdsa384 ecdsa384 "C=CH, O=Example, CN=client" client@example.com --flag clientAuth
 issue lab-ca client-ed25519 ed25519 "C=CH, O=Example, CN=client" client@example.com --flag clientAuth
 echo "INFO: PKI made with strongSwan pki in $pkidir ($(head -n 1 "$pkidir/client-rsa.key"), $(head -n 1 "$pkidir/client-ecdsa.key"), $(head -n 1 "$pkidir/client-ed25519.key"))"
 
@@ -146,6 +148,8 @@ profile ec-rsa client-rsa lab-ca
 connects "ECDSA gateway, RSA client (PKCS#1 v1.5)" RSA_EMSA_PKCS1_SHA2_256
 profile ec-rsa-pss client-rsa lab-ca '.auth.rsa_pss = true'
 connects "ECDSA gateway, RSA client (RSASSA-PSS)" RSA_EMSA_PSS_SHA2_256_SALT_32
+profile ec-384 client-ecdsa384 lab-ca
+connects "ECDSA gateway, ECDSA P-384 client" ECDSA_WITH_SHA384_DER
 profile ec-dn client-ecdsa lab-ca '.local_id = "C=CH, O=Example, CN=client"'
 connects "ECDSA gateway, ECDSA client identified by its subject DN"
 
@@ -160,6 +164,8 @@ profile classic-ec client-ecdsa lab-ca
 connects "classic: ECDSA gateway (method 9), ECDSA client" "ECDSA-256 signature"
 profile classic-rsa client-rsa lab-ca
 connects "classic: ECDSA gateway (method 9), RSA client (method 1)" "RSA signature"
+profile classic-384 client-ecdsa384 lab-ca
+connects "classic: ECDSA gateway (method 9), ECDSA P-384 client (method 10)" "ECDSA-384 signature"
 LAB_CHARON_OPTIONS="signature_authentication = no" gateway gw-rsa pubkey
 profile classic-rsa-gw client-ecdsa lab-ca
 connects "classic: RSA gateway (method 1), ECDSA client" "ECDSA-256 signature"
