@@ -54,7 +54,7 @@ std::optional<std::string> validate_certificate(const Certificate& end_entity,
                                                 std::chrono::system_clock::time_point now);
 
 // Identity checks against a certificate (RFC 4945 §3.1): subjectAltName dNSName (case-insensitive),
-// rfc822Name, iPAddress (IPv4), the subject DN, or the subjectKeyIdentifier for KEY_ID.
+// rfc822Name, iPAddress (IPv4 and IPv6), the subject DN, or the subjectKeyIdentifier for KEY_ID.
 bool certificate_has_dns(const Certificate& cert, const std::string& name);
 bool certificate_has_email(const Certificate& cert, const std::string& email);
 bool certificate_has_ip(const Certificate& cert, ByteView address);  // 4 or 16 bytes

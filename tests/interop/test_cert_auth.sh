@@ -56,6 +56,7 @@ gw_dn="C=CH, O=Example, CN=vpn.example.com"
 issue lab-ca gw-ecdsa ecdsa "$gw_dn" vpn.example.com --flag serverAuth
 issue lab-ca gw-rsa rsa "$gw_dn" vpn.example.com --flag serverAuth
 issue lab-ca gw-ed25519 ed25519 "$gw_dn" vpn.example.com --flag serverAuth
+issue lab-ca gw-ip ecdsa "$gw_dn" vpn.example.com --san 192.0.2.1 --san 2001:db8::10 --flag serverAuth
 issue lab-ca gw-expired ecdsa "$gw_dn" vpn.example.com --flag serverAuth \
     --not-before "2020-01-01 00:00:00" --not-after "2021-01-01 00:00:00" --dateform "%Y-%m-%d %H:%M:%S"
 issue lab-ca client-ecdsa ecdsa "C=CH, O=Example, CN=client" client@example.com --flag clientAuth
@@ -114,7 +115,7 @@ connects() {
     local label=$1 scheme=${2:-}
     ikevpn_start "$dir"
     check_fatal "$label: connected event" ikevpn_wait_event connected 20
-    check "$label: stderr says the gateway was authenticated" stderr_mentions "gateway authenticated as 'vpn.example.com'"
+    check "$label: stderr says the gateway was authenticated" stderr_mentions "gateway authenticated as '${GW_NAME:-vpn.example.com}'"
     check "$label: ping through the tunnel" ping_host
     local line
     line=$(grep -o "authentication of '[^']*' with .* successful" "$LAB_GATEWAY_DIR/charon.log" | tail -n 1 || true)
@@ -179,6 +180,14 @@ check "DN remote_id: stderr names the gateway's DN" stderr_mentions "gateway aut
 ikevpn_ctl disconnect >/dev/null 2>&1 || true
 ikevpn_wait_exit 20 || ikevpn_stop
 check "DN remote_id: disconnect → exit 0" test "$IKEVPN_STATUS" -eq 0
+
+echo "== gateway identified by an IPv4 / IPv6 address (subjectAltName iPAddress)"
+gateway gw-ip pubkey --id 192.0.2.1
+profile ip4-remote client-ecdsa lab-ca '.remote_id = "192.0.2.1"'
+GW_NAME=192.0.2.1 connects "remote_id 192.0.2.1"
+gateway gw-ip pubkey --id 2001:db8::10
+profile ip6-remote client-ecdsa lab-ca '.remote_id = "2001:db8::10"'
+GW_NAME=2001:db8::10 connects "remote_id 2001:db8::10"
 
 echo "== Ed25519 (RFC 8420)"
 if gateway gw-ed25519 pubkey 2>"$LAB_DIR/ed25519-gateway.err"; then
