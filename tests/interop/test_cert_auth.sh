@@ -159,6 +159,12 @@ echo "== gateway RSA certificate"
 gateway gw-rsa pubkey
 profile rsa-ec client-ecdsa lab-ca
 connects "RSA gateway, ECDSA client"
+# charon.rsa_pss: the gateway signs with RSASSA-PSS, so our parsing of its RSASSA-PSS-params meets a real one.
+LAB_CHARON_OPTIONS="rsa_pss = yes" gateway gw-rsa pubkey
+profile rsa-pss-ec client-ecdsa lab-ca
+connects "RSA gateway signing with PSS, ECDSA client"
+check "RSA gateway signing with PSS: its log says it signed with PSS" \
+    grep -q "authentication of 'vpn.example.com' (myself) with RSA_EMSA_PSS" "$LAB_GATEWAY_DIR/charon.log"
 
 echo "== classic signature methods: a gateway without RFC 7427 (signature_authentication = no)"
 LAB_CHARON_OPTIONS="signature_authentication = no" gateway gw-ecdsa pubkey
