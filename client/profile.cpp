@@ -1,5 +1,6 @@
 #include "client/profile.hpp"
 
+#include "core/identity.hpp"
 #include "core/proposal.hpp"
 
 #include <nlohmann/json.hpp>
@@ -159,6 +160,9 @@ private:
 
     void read_identity(const json& doc, Profile& p) const;
     void read_auth(const json& auth, Profile& p, mode_t profile_mode) const;
+    void read_pubkey_auth(const json& auth, Profile& p) const;
+    std::vector<crypto::CertificatePtr> read_certificates(const std::string& name, std::string_view key) const;
+    void read_ca(const json& doc, Profile& p) const;
     void read_proposals(const json& doc, Profile& p) const;
     void read_network(const json& doc, Profile& p) const;
     void read_tun(const json& tun, Profile& p) const;
@@ -257,14 +261,18 @@ void ProfileReader::read_identity(const json& doc, Profile& p) const {
     p.remote_id = doc.contains("remote_id") ? get_string(doc["remote_id"], "remote_id") : p.gateway;
     if (p.local_id.size() > 255) fail("local_id", "longer than 255 characters");
     if (p.remote_id.size() > 255) fail("remote_id", "longer than 255 characters");
+    std::string error;
+    if (!core::parse_identity(p.local_id, error)) fail("local_id", "'" + p.local_id + "': " + error);
+    if (!core::parse_identity(p.remote_id, error)) fail("remote_id", "'" + p.remote_id + "': " + error);
 }
 
 void ProfileReader::read_auth(const json& auth, Profile& p, mode_t profile_mode) const {
     expect(auth, "auth", json::value_t::object, "an object such as {\"method\": \"psk\", \"psk_file\": \"x.psk\"}");
     if (!auth.contains("method")) fail("auth.method", "missing (\"psk\")");
     const auto method = get_string(auth["method"], "auth.method");
-    if (method == "pubkey" || method == "eap-mschapv2" || method == "eap-tls")
-        unsupported("auth.method", "'" + method + "'", "use \"psk\"");
+    if (method == "eap-mschapv2" || method == "eap-tls")
+        unsupported("auth.method", "'" + method + "'", "use \"psk\" or \"pubkey\"");
+    if (method == "pubkey") return read_pubkey_auth(auth, p);
     if (method != "psk")
         fail("auth.method", "unknown method '" + method + "' (expected psk, pubkey, eap-mschapv2 or eap-tls)");
     check_keys(auth, "auth.", {"method", "psk", "psk_file"});
@@ -291,6 +299,57 @@ void ProfileReader::read_auth(const json& auth, Profile& p, mode_t profile_mode)
     if (p.psk.empty()) fail("auth.psk_file", "'" + name + "' is empty");
     if (readable_by_others(read.mode))
         warnings_.push_back(psk_path.string() + " is readable by group/others (chmod 600)");
+}
+
+// Every PEM certificate in one file (relative to the profile), or an error naming key and file.
+std::vector<crypto::CertificatePtr> ProfileReader::read_certificates(const std::string& name, std::string_view key) const {
+    const fs::path path = fs::path(name).is_absolute() ? fs::path(name) : file_.parent_path() / name;
+    SecureBytes text;
+    const auto read = read_small_file(path, text);
+    if (read.error != 0) fail(key, "cannot read '" + name + "': " + std::strerror(read.error));
+    std::string error;
+    auto certs = crypto::load_certificates_pem(text, error);
+    if (certs.empty()) fail(key, "'" + name + "': " + error);
+    return certs;
+}
+
+void ProfileReader::read_pubkey_auth(const json& auth, Profile& p) const {
+    check_keys(auth, "auth.", {"method", "cert", "key", "intermediates", "rsa_pss"});
+    p.auth = AuthMethod::pubkey;
+    if (!auth.contains("cert")) fail("auth.cert", "missing (the PEM file of our certificate)");
+    if (!auth.contains("key")) fail("auth.key", "missing (the PEM file of our private key)");
+    p.local_certs = read_certificates(get_string(auth["cert"], "auth.cert"), "auth.cert");
+    if (auth.contains("intermediates")) {
+        const auto files = get_string_list(auth["intermediates"], "auth.intermediates");
+        for (std::size_t i = 0; i < files.size(); ++i) {
+            auto more = read_certificates(files[i], "auth.intermediates[" + std::to_string(i) + "]");
+            p.local_certs.insert(p.local_certs.end(), more.begin(), more.end());
+        }
+    }
+    const auto name = get_string(auth["key"], "auth.key");
+    const fs::path key_path = fs::path(name).is_absolute() ? fs::path(name) : file_.parent_path() / name;
+    SecureBytes pem;
+    const auto read = read_small_file(key_path, pem);
+    if (read.error != 0) fail("auth.key", "cannot read '" + name + "': " + std::strerror(read.error));
+    std::string error;
+    p.private_key = crypto::load_private_key(pem, error);
+    if (!p.private_key) fail("auth.key", "'" + name + "': " + error);
+    if (!crypto::key_matches_certificate(*p.private_key, *p.local_certs.front()))
+        fail("auth.key", "'" + name + "' is not the private key of the certificate in auth.cert ('" +
+                             crypto::certificate_subject(*p.local_certs.front()) + "')");
+    if (readable_by_others(read.mode))
+        warnings_.push_back(key_path.string() + " is readable by group/others (chmod 600)");
+    if (auth.contains("rsa_pss")) p.rsa_pss = get_bool(auth["rsa_pss"], "auth.rsa_pss");
+}
+
+void ProfileReader::read_ca(const json& doc, Profile& p) const {
+    // An empty list is the same as none: the gateway then authenticates with the PSK.
+    if (!doc.contains("ca") || (doc["ca"].is_array() && doc["ca"].empty())) return;
+    const auto files = get_string_list(doc["ca"], "ca");
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        auto certs = read_certificates(files[i], "ca[" + std::to_string(i) + "]");
+        p.ca.insert(p.ca.end(), certs.begin(), certs.end());
+    }
 }
 
 void ProfileReader::read_proposals(const json& doc, Profile& p) const {
@@ -329,11 +388,7 @@ std::string route_problem(const std::string& text) {
 }
 
 void ProfileReader::read_network(const json& doc, Profile& p) const {
-    if (doc.contains("ca")) {
-        expect(doc["ca"], "ca", json::value_t::array, "an array of file names");
-        if (!doc["ca"].empty())
-            unsupported("ca", "certificate authentication", "remove 'ca' (PSK authentication needs none)");
-    }
+    read_ca(doc, p);
     if (doc.contains("virtual_ip") && !get_bool(doc["virtual_ip"], "virtual_ip"))
         unsupported("virtual_ip", "running without a virtual IP", "set it to true");
     const auto routes = doc.contains("routes") ? get_string_list(doc["routes"], "routes")
@@ -437,6 +492,9 @@ Profile ProfileReader::read() {
     read_auth(doc["auth"], p, file_read.mode);
     read_proposals(doc, p);
     read_network(doc, p);
+    if (p.auth == AuthMethod::pubkey && p.ca.empty())
+        fail("ca", "missing: with auth.method 'pubkey' the gateway must authenticate with a certificate, "
+                   "so list the CA file(s) that issued it");
     if (doc.contains("nat_keepalive")) p.nat_keepalive = get_int(doc["nat_keepalive"], "nat_keepalive", 0, 3600);
     if (doc.contains("replay_window"))
         p.replay_window = get_int(doc["replay_window"], "replay_window", 64, 65536);

@@ -1,6 +1,7 @@
 // The connection profile: a JSON file (DESIGN.md, "The profile") turned into checked values. Every error
 // is one line naming the file and the key, because the user fixes profiles by hand.
 #pragma once
+#include "core/crypto/public_key.hpp"
 #include "core/crypto/secure_bytes.hpp"
 #include "core/ip_address.hpp"
 #include "core/message/message.hpp"
@@ -17,7 +18,7 @@ namespace ikevpn::client {
 // what() is one line: "<file name>: key '<key>': <reason>" (or "<file name>: line L column C: ...").
 struct ProfileError : std::runtime_error { using std::runtime_error::runtime_error; };
 
-enum class AuthMethod : std::uint8_t { psk };
+enum class AuthMethod : std::uint8_t { psk, pubkey };
 enum class Encapsulation : std::uint8_t { udp };
 
 struct TunSettings {
@@ -48,6 +49,15 @@ struct Profile {
     std::string remote_id;       // default: the gateway string, as strongSwan does
     AuthMethod auth = AuthMethod::psk;
     SecureBytes psk;             // from "auth.psk_file" (one trailing newline stripped) or "auth.psk"
+    // auth.method "pubkey": "auth.key" (PEM private key), "auth.cert" (PEM: our certificate first, any
+    // further blocks are intermediates) and optional "auth.intermediates" (more PEM files); "auth.rsa_pss"
+    // signs with RSASSA-PSS instead of PKCS#1 v1.5 when the key is RSA and the gateway speaks RFC 7427.
+    crypto::PrivateKeyPtr private_key;
+    std::vector<crypto::CertificatePtr> local_certs;
+    bool rsa_pss = false;
+    // "ca": PEM files of the CAs the gateway's certificate must chain to. The rule for the gateway's side:
+    // with "ca" it must authenticate with a certificate (whatever our auth.method), without it with the PSK.
+    std::vector<crypto::CertificatePtr> ca;
     std::vector<std::string> ike{"aes256gcm16-prfsha384-x25519", "aes128gcm16-prfsha256-ecp256"};
     std::vector<msg::Proposal> ike_proposals;  // parsed from `ike`, numbered 1..n (RFC 7296 §3.3.1)
     std::vector<std::string> esp{"aes256gcm16", "aes128gcm16"};

@@ -116,6 +116,12 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.local_id = profile_.local_id;
     c.remote_id = profile_.remote_id;
     c.psk = profile_.psk;
+    if (profile_.auth == AuthMethod::pubkey) {
+        c.private_key = profile_.private_key;
+        c.local_certs = profile_.local_certs;
+        c.rsa_pss = profile_.rsa_pss;
+    }
+    c.trusted_cas = profile_.ca;
     c.ike_proposals = profile_.ike_proposals;
     c.esp_proposals = profile_.esp_proposals;
     c.remote_networks = profile_.routes;

@@ -1,5 +1,6 @@
 #include "core/ike_init.hpp"
 
+#include "core/certificate_auth.hpp"
 #include "core/ike_natd.hpp"
 #include "core/message/rules.hpp"
 #include "core/proposal.hpp"
@@ -53,6 +54,7 @@ Bytes IkeInitTask::build_request(IkeSa& sa) {
     payloads.push_back({msg::PayloadType::ke, false, msg::KePayload{std::uint16_t(ke_->group()), ke_->public_value()}});
     payloads.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{sa.nonce_i}});
     add_nat_detection(payloads, sa.spi_i, config_.gateway, config_.ike_port, random_);
+    if (uses_signatures(config_)) payloads.push_back(build_signature_hash_algorithms());
 
     msg::Message m;
     m.header = sa.header(msg::ExchangeType::ike_sa_init, false, 0);
@@ -92,6 +94,7 @@ IkeInitTask::Result IkeInitTask::process_response(IkeSa& sa, const msg::Message&
     sa.init_response.assign(raw.begin(), raw.end());
     sa.nonce_r = msg::find<msg::NoncePayload>(payloads, msg::PayloadType::nonce)->data;
     process_nat_detection(sa, payloads, config_.gateway, config_.ike_port);
+    sa.peer_hash_algorithms = read_signature_hash_algorithms(payloads);
     return derive_keys(sa, response);
 }
 

@@ -119,6 +119,8 @@ const char* error_code_name(CloseCode code) {
     case CloseCode::failed_cp_required: return "FAILED_CP_REQUIRED";
     case CloseCode::protocol_error: return "PROTOCOL_ERROR";
     case CloseCode::gateway_deleted: return "GATEWAY_DELETED";
+    case CloseCode::cert_invalid: return "CERT_INVALID";
+    case CloseCode::id_mismatch: return "ID_MISMATCH";
     }
     return "PROTOCOL_ERROR";
 }

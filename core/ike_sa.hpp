@@ -39,6 +39,8 @@ struct IkeSa {
     bool original_initiator = true;
     std::uint64_t iv_counter = 0;
     bool nat_local = false, nat_remote = false;
+    // The gateway's SIGNATURE_HASH_ALGORITHMS from IKE_SA_INIT (RFC 7427 §4); empty when not announced.
+    std::vector<std::uint16_t> peer_hash_algorithms;
 
     // Whether a message came from the other end: its I flag says the opposite of our role (RFC 7296 §3.1).
     bool from_peer(const msg::Header& h) const { return h.is_initiator() != original_initiator; }

@@ -139,11 +139,12 @@ struct IkeSession::State {
 
     void start_auth(Actions& out, TimePoint now) {
         std::vector<msg::Payload> inner;
-        build_auth(sa, config, inner);
+        if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
         build_config_request(config, inner);
         child_task.build(inner);
         phase = Phase::auth_sent;
-        out.push_back(Progress{"authenticating as '" + config.local_id + "' with a pre-shared key"});
+        out.push_back(Progress{"authenticating as '" + config.local_id + "' with " +
+                               (config.private_key ? "a certificate" : "a pre-shared key")});
         send_request(out, sa.protect(msg::ExchangeType::ike_auth, false, next_message_id, inner),
                      msg::ExchangeType::ike_auth, true, now, config.retransmit.retransmits);
     }
@@ -192,7 +193,10 @@ struct IkeSession::State {
         auto notified = failure_from_notify(inner, "IKE_AUTH");
         if (notified && !has_auth) return finish(out, std::move(*notified));
         std::string peer_identity;
-        if (auto failure = process_auth(sa, config, inner, peer_identity)) return finish(out, std::move(*failure));
+        // The gateway considers the IKE SA established once it sent its AUTH: when we reject it, delete the
+        // SA there too rather than leave it to the gateway's liveness checks (RFC 7296 §2.21.2).
+        if (auto failure = process_auth(sa, config, inner, peer_identity))
+            return delete_then_close(out, std::move(*failure), now);
         established_at = now;
         out.push_back(Progress{"gateway authenticated as '" + peer_identity + "'"});
         // RFC 7296 §1.2: the IKE SA can be up while the CHILD SA failed; then we delete the IKE SA.

@@ -3,12 +3,14 @@
 // time, and performs the actions it returns. Nothing here touches a socket, a clock or a thread.
 #pragma once
 #include "core/bytes.hpp"
+#include "core/crypto/public_key.hpp"
 #include "core/crypto/secure_bytes.hpp"
 #include "core/ip_address.hpp"
 #include "core/message/message.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,9 +40,19 @@ struct RekeyPolicy {
 };
 
 struct SessionConfig {
-    std::string local_id;   // typed automatically: IP address, RFC822 (contains '@') or FQDN
+    std::string local_id;   // typed automatically (core/identity.hpp): IP, RFC822, FQDN, DN or keyid:
     std::string remote_id;  // the gateway must present exactly this identity
     SecureBytes psk;
+    // Certificate authentication (core/ike_auth.cpp, core/certificate_auth.cpp). With `private_key` we
+    // sign AUTH and send `local_certs` (ours first, then intermediates); without, we use `psk`. With
+    // `trusted_cas` the gateway must authenticate with a certificate chaining to one of them (and we send
+    // CERTREQ); without, with the PSK. Either side may use either method (RFC 7296 §2.15).
+    crypto::PrivateKeyPtr private_key;
+    std::vector<crypto::CertificatePtr> local_certs;
+    std::vector<crypto::CertificatePtr> trusted_cas;
+    bool rsa_pss = false;  // RSA keys sign with RSASSA-PSS (RFC 7427) instead of PKCS#1 v1.5
+    // Wall-clock time for certificate validity periods; tests inject their own.
+    std::function<std::chrono::system_clock::time_point()> wall_clock = [] { return std::chrono::system_clock::now(); };
     std::vector<msg::Proposal> ike_proposals;
     std::vector<msg::Proposal> esp_proposals;
     std::vector<IpPrefix> remote_networks;  // TSr we ask for; their families decide which virtual IPs we request
@@ -55,6 +67,8 @@ struct SessionConfig {
 enum class CloseCode {
     requested, auth_failed, no_proposal_chosen, timeout, ts_unacceptable, internal_address_failure,
     failed_cp_required, protocol_error, gateway_deleted,
+    cert_invalid,  // the gateway's certificate is missing, malformed, untrusted, expired or unfit for signing
+    id_mismatch,   // the gateway's IDr is not remote_id, or its certificate does not hold that identity
 };
 const char* error_code_name(CloseCode code);
 

@@ -147,7 +147,7 @@ TEST_CASE("a wrong PSK ends with AUTH_FAILED, both when the gateway says so and 
         h.run(h.session.start(h.now));
         const auto* closed = h.find<core::Closed>();
         REQUIRE(closed);
-        CHECK(closed->code == core::CloseCode::auth_failed);
+        CHECK(closed->code == core::CloseCode::id_mismatch);  // ID_MISMATCH since certificate auth
         CHECK(closed->reason.find("evil.example.com") != std::string::npos);
     }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/certificate_auth.hpp"
 #include "core/identity.hpp"
 #include "core/proposal.hpp"
 #include "core/sk_payload.hpp"
@@ -105,6 +106,7 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
     }
     if (const auto* natd = msg::find_notify(m.payloads, msg::NotifyType::nat_detection_destination_ip))
         nat_destination_hash = natd->data;
+    initiator_hashes = core::read_signature_hash_algorithms(m.payloads);
     spi_i_ = m.header.spi_i;
     spi_r_ = {0x52, 0x52, 0x52, 0x52, 0x52, 0x52, 0x52, 0x52};
     init_request_.assign(raw.begin(), raw.end());
@@ -133,6 +135,7 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
     reply.payloads.push_back({msg::PayloadType::sa, false, msg::SaPayload{{chosen}}});
     reply.payloads.push_back({msg::PayloadType::ke, false, msg::KePayload{ke->group, own_ke->public_value()}});
     reply.payloads.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{nonce_r_}});
+    if (options_.key && options_.announce_hashes) reply.payloads.push_back(core::build_signature_hash_algorithms());
     init_response_ = msg::encode(reply);
     return init_response_;
 }
@@ -145,8 +148,10 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     const SecureBytes psk(options_.psk.begin(), options_.psk.end());
     const auto* id_i = msg::find<msg::IdPayload>(*inner, msg::PayloadType::id_i);
     const auto* auth = msg::find<msg::AuthPayload>(*inner, msg::PayloadType::auth);
+    initiator_auth_method = std::uint8_t(auth->method);
     Bytes expected = crypto::psk_auth(*prf_, psk, init_request_, nonce_r_, keys.sk_pi, id_i->body());
-    auth_seen_ok = crypto::equal_constant_time(expected, auth->data);
+    auth_seen_ok = auth->method == msg::AuthMethod::shared_key_mic ? crypto::equal_constant_time(expected, auth->data)
+                                                                  : check_initiator_auth(*inner, *id_i, *auth);
     if (!auth_seen_ok)
         return protect(msg::ExchangeType::ike_auth, true, m.header.message_id,
                        {msg::make_notify(msg::NotifyType::authentication_failed)});
@@ -169,6 +174,7 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
         {msg::PayloadType::id_r, false, id_r},
         {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
     };
+    if (options_.key) add_own_auth(id_r, out);
     add_network_payloads(*inner, out);
     return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
 }

@@ -3,6 +3,7 @@
 // initiator through its states with a fake clock. Knobs let tests make it misbehave.
 #pragma once
 #include "core/crypto/crypto.hpp"
+#include "core/crypto/public_key.hpp"
 #include "core/message/message.hpp"
 #include "core/session.hpp"
 
@@ -37,6 +38,14 @@ struct ResponderOptions {
     msg::NotifyType rekey_error = msg::NotifyType::temporary_failure;
     std::uint8_t answer_nonce = 0x66;     // every byte of Nr in our answers to the initiator's rekeys
     std::uint8_t own_rekey_nonce = 0x44;  // every byte of Ni in make_child_rekey_request()
+    // Certificate authentication (test_responder_certs.cpp): with `key` the responder signs its AUTH
+    // (RFC 7427 when the initiator announced hash algorithms, the classic method otherwise) and sends
+    // `certs` (leaf first) as CERT payloads. A signed AUTH from the initiator is checked against the first
+    // CERT it sent.
+    crypto::PrivateKeyPtr key;
+    std::vector<crypto::CertificatePtr> certs;
+    bool announce_hashes = true;  // SIGNATURE_HASH_ALGORITHMS in the IKE_SA_INIT response
+    bool malformed_cert = false;  // a first CERT payload (encoding 4) whose DER is not a certificate
 };
 
 class TestResponder {
@@ -81,11 +90,18 @@ public:
     bool auth_seen_ok = false;
     unsigned requests_seen = 0;
     std::vector<msg::Payload> last_inner;  // decrypted content of the last protected request
+    std::vector<std::uint16_t> initiator_hashes;  // SIGNATURE_HASH_ALGORITHMS of the IKE_SA_INIT request
+    std::uint8_t initiator_auth_method = 0;
+    std::uint8_t own_auth_method = 0;  // of the AUTH this responder sent
     Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
 
 private:
     Bytes handle_init(const msg::Message& m, ByteView raw);
     Bytes handle_auth(const msg::Message& m, ByteView raw);
+    // test_responder_certs.cpp: the initiator's AUTH checked, and our own AUTH (+ CERTs) made.
+    bool check_initiator_auth(const std::vector<msg::Payload>& inner, const msg::IdPayload& id_i,
+                              const msg::AuthPayload& auth) const;
+    void add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out);
     // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
     void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);

@@ -56,6 +56,8 @@ LAB_HOST_IF=h-gw
 
 LAB_CHARON="${LAB_CHARON:-/usr/lib/ipsec/charon}"
 # Every plugin charon may need in these tests; load_modular = no makes this list the whole truth.
+# Extra lines for the charon { } section of the next charon started, e.g. "signature_authentication = no".
+LAB_CHARON_OPTIONS="${LAB_CHARON_OPTIONS:-}"
 LAB_CHARON_PLUGINS="${LAB_CHARON_PLUGINS:-random nonce openssl aes sha1 sha2 md5 hmac gcm chapoly \
 curve25519 gmp x509 revocation constraints pubkey pkcs1 pkcs7 pkcs8 pkcs12 pem kdf drbg \
 kernel-libipsec kernel-netlink socket-default vici updown counters \
@@ -192,6 +194,7 @@ charon {
     load = $LAB_CHARON_PLUGINS
     install_routes = yes
     install_virtual_ip = yes
+    $LAB_CHARON_OPTIONS
     filelog {
         lab {
             path = $dir/charon.log
@@ -231,6 +234,8 @@ EOF
 LAB_CHARON_PID=""
 lab_start_charon() {
     local ns=$1 dir=$2 pid i
+    # A charon restarted in the same DIR must not be taken as up because of its predecessor's socket.
+    rm -f "$dir/run/charon.vici" "$dir/run/charon.pid"
     # ip netns exec, unshare (without --fork) and sh all exec: the PID of this background job is charon's.
     # shellcheck disable=SC2016  # expanded by the inner sh
     ip netns exec "$ns" unshare --mount --propagation private sh -c '
@@ -279,7 +284,11 @@ lab_gateway_usage() {
     cat >&2 <<'EOF'
 lab_start_gateway [--psk SECRET] [--ike PROPOSALS] [--esp PROPOSALS] [--pool CIDR] [--dns IP]
                   [--id ID] [--mobike yes|no] [--child-rekey SECONDS] [--ike-rekey SECONDS]
+                  [--cert PEM --key PEM] [--ca PEM] [--remote-auth psk|pubkey]
 (or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE LAB_GW_CHILD_REKEY LAB_GW_IKE_REKEY before calling)
+Certificates (opt-in; default is PSK both ways): --cert/--key make the gateway authenticate with that
+certificate and key; --ca is the CA that client certificates must chain to; --remote-auth pubkey makes the
+gateway require a client certificate instead of the PSK.
 EOF
 }
 
@@ -294,6 +303,7 @@ lab_start_gateway() {
     local mobike="${LAB_GW_MOBIKE:-yes}"
     local child_rekey="${LAB_GW_CHILD_REKEY:-}"
     local ike_rekey="${LAB_GW_IKE_REKEY:-}"
+    local gw_cert="" gw_key="" gw_ca="" remote_auth=psk
     while (($# > 0)); do
         case $1 in
             --psk) psk=$2 ;;
@@ -305,6 +315,10 @@ lab_start_gateway() {
             --mobike) mobike=$2 ;;
             --child-rekey) child_rekey=$2 ;;
             --ike-rekey) ike_rekey=$2 ;;
+            --cert) gw_cert=$2 ;;
+            --key) gw_key=$2 ;;
+            --ca) gw_ca=$2 ;;
+            --remote-auth) remote_auth=$2 ;;
             *) lab_gateway_usage; return 2 ;;
         esac
         shift 2
@@ -337,6 +351,16 @@ lab_start_gateway() {
     [[ -z $ike_rekey ]] || ike_rekey_line="rekey_time = ${ike_rekey}s
         over_time = $((ike_rekey * 2))s
         rand_time = 0s"
+    # Certificate authentication: swanctl loads x509/ (own certificates), private/ (keys of any type) and
+    # x509ca/ (trust anchors) from the private swanctl directory.
+    local local_auth="auth = psk"
+    if [[ -n $gw_cert ]]; then
+        cp "$gw_cert" "$LAB_GATEWAY_DIR/swanctl/x509/gateway.pem"
+        cp "$gw_key" "$LAB_GATEWAY_DIR/swanctl/private/gateway.key"
+        local_auth="auth = pubkey
+            certs = gateway.pem"
+    fi
+    [[ -z $gw_ca ]] || cp "$gw_ca" "$LAB_GATEWAY_DIR/swanctl/x509ca/ca.pem"
     # encap = yes: ESP in UDP 4500 even without NAT (kernel-libipsec needs it anyway, and so does ikevpn).
     # No local_addrs: the gateway answers on every address, as MOBIKE tests need.
     cat >"$LAB_GATEWAY_DIR/swanctl/swanctl.conf" <<EOF
@@ -349,11 +373,11 @@ connections {
         $ike_rekey_line
         pools = $pools
         local {
-            auth = psk
+            $local_auth
             id = $id
         }
         remote {
-            auth = psk
+            auth = $remote_auth
             id = %any
         }
         children {
