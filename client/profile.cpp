@@ -372,7 +372,8 @@ Profile ProfileReader::read() {
     const json doc = parse_document(text);
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
-                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "tun"});
+                         "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "tun",
+                         "control_group"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -382,6 +383,11 @@ Profile ProfileReader::read() {
     read_network(doc, p);
     if (doc.contains("nat_keepalive")) p.nat_keepalive = get_int(doc["nat_keepalive"], "nat_keepalive", 0, 3600);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
+    if (doc.contains("control_group")) {
+        p.control_group = get_string(doc["control_group"], "control_group");
+        if (!is_valid_profile_name(p.control_group))
+            fail("control_group", "'" + p.control_group + "' is not a group name");
+    }
     return p;
 }
 

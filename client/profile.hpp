@@ -46,6 +46,9 @@ struct Profile {
     // "nat_keepalive": seconds between NAT-T keepalives (RFC 3948 §2.3, §4) on an otherwise idle UDP 4500
     // path, 0..3600; 0 disables them. 20 s stays below the shortest UDP mapping timeouts seen in NATs.
     int nat_keepalive = 20;
+    // "control_group": a group whose members may use the control socket (status, disconnect) besides
+    // root; empty: root only (socket mode 0600).
+    std::string control_group;
     TunSettings tun;
 };
 

@@ -5,6 +5,7 @@
 
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
+#include "client/log_describe.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
@@ -53,6 +54,7 @@ private:
     core::SessionConfig session_config(const IpAddress& gateway) const;
     nlohmann::json status() const;
     void perform(core::Actions actions);
+    void receive(ByteView message);  // an IKE message from the gateway, traced, to the negotiator
     void perform_one(core::Action& action);
     void apply_network(const core::NetworkConfig& config);
     void local_failure(std::string_view code, const std::string& message);
@@ -146,7 +148,25 @@ nlohmann::json Session::status() const {
 }
 
 void Session::perform(core::Actions actions) {
-    for (auto& action : actions) perform_one(action);
+    for (auto& action : actions) {
+        if (events_.log().enabled(LogLevel::trace)) {
+            if (const auto* send = std::get_if<core::SendDatagram>(&action))
+                events_.trace(describe_datagram(send->message, true));
+            else if (auto line = describe_action(action); !line.empty())
+                events_.trace(line);
+        }
+        perform_one(action);
+    }
+    // Every later line names the IKE SA it is about (client/log.hpp).
+    if (ike_) {
+        const auto info = ike_->info();
+        events_.log().set_context(sa_context(profile_.name, info.spi_i, info.spi_r));
+    }
+}
+
+void Session::receive(ByteView message) {
+    if (events_.log().enabled(LogLevel::trace)) events_.trace(describe_datagram(message, false));
+    perform(ike_->on_datagram(message, Clock::now()));
 }
 
 void Session::perform_one(core::Action& action) {
@@ -278,7 +298,7 @@ asio::awaitable<void> Session::run_ike_receiver() {
                                                             asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted) co_return;
         if (ec) continue;  // e.g. ECONNREFUSED from an ICMP error: retransmission decides
-        perform(ike_->on_datagram(ByteView(buffer.data(), n), Clock::now()));
+        receive(ByteView(buffer.data(), n));
     }
 }
 
@@ -291,6 +311,7 @@ asio::awaitable<void> Session::run_keepalives() {
 }
 
 int Session::run() {
+    events_.log().set_context(profile_.name);
     try {
         gateway_ = resolve_gateway();
     } catch (const std::exception& e) {
@@ -303,7 +324,8 @@ int Session::run() {
             [this] {
                 events_.progress("disconnect requested");
                 perform(ike_->close(Clock::now()));
-            });
+            },
+            options_.control_group);
     } catch (const AlreadyConnected& e) {
         events_.error("ALREADY_CONNECTED", e.what());
         return 1;
@@ -323,9 +345,7 @@ int Session::run() {
         return 1;
     }
     ike_ = std::make_unique<core::IkeSession>(session_config(gateway_), *random_);
-    data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) {
-        perform(ike_->on_datagram(message, Clock::now()));
-    });
+    data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) { receive(message); });
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
         events_.progress(std::string(signal == SIGINT ? "interrupted" : "terminated") + ", disconnecting");

@@ -12,6 +12,8 @@ build_pkgs=(meson ninja-build pkg-config g++ libbotan-2-dev libasio-dev libcli11
 run_pkgs=(iproute2 iputils-ping nftables jq procps util-linux coreutils strongswan-charon strongswan-swanctl
     strongswan-pki libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-extra-plugins
     libstrongswan-standard-plugins iperf3 tcpdump wireguard-go wireguard-tools socat)
+# Packaging (packaging/build-deb.sh: dpkg-shlibdeps) and its test (man page rendering with man-db/groff).
+run_pkgs+=(dpkg-dev man-db groff-base)
 
 wanted=("${build_pkgs[@]}")
 if [[ ${1:-} != --build-only ]]; then
