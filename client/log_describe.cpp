@@ -47,7 +47,8 @@ std::string payload_list(const std::vector<msg::Payload>& payloads) {
         out += (out.empty() ? "" : " ") + msg::payload_name(p.type);
         if (const auto* n = std::get_if<msg::NotifyPayload>(&p.body)) out += "(" + std::to_string(n->type) + ")";
         if (const auto* sk = std::get_if<msg::SkPayload>(&p.body))
-            out += "{first " + msg::payload_name(sk->inner_first) + ", " + std::to_string(sk->body.size()) + " bytes}";
+            out += std::string(sk->inner_first == msg::PayloadType::none ? "{empty" : "{first " + msg::payload_name(sk->inner_first)) +
+                   ", " + std::to_string(sk->body.size()) + " bytes}";
     }
     return out.empty() ? "no payloads" : out;
 }

@@ -148,6 +148,12 @@ nlohmann::json Session::status() const {
 }
 
 void Session::perform(core::Actions actions) {
+    // Every line names the IKE SA it is about (client/log.hpp); the negotiator has already updated its
+    // state for these actions, so their lines carry the current SPIs.
+    if (ike_) {
+        const auto info = ike_->info();
+        events_.log().set_context(sa_context(profile_.name, info.spi_i, info.spi_r));
+    }
     for (auto& action : actions) {
         if (events_.log().enabled(LogLevel::trace)) {
             if (const auto* send = std::get_if<core::SendDatagram>(&action))
@@ -156,11 +162,6 @@ void Session::perform(core::Actions actions) {
                 events_.trace(line);
         }
         perform_one(action);
-    }
-    // Every later line names the IKE SA it is about (client/log.hpp).
-    if (ike_) {
-        const auto info = ike_->info();
-        events_.log().set_context(sa_context(profile_.name, info.spi_i, info.spi_r));
     }
 }
 
