@@ -20,7 +20,7 @@ namespace {
 
 // Shaped like the example of the strongSwan Android documentation (values are ours).
 json eap_sswan() {
-    return json::parse(R"({
+    return json::parse(R"json({
         "uuid": "d8f0a9a6-4b6b-4c1e-9a57-2f1f6f0c3b11",
         "name": "Office VPN (EU)",
         "type": "ikev2-eap",
@@ -33,7 +33,7 @@ json eap_sswan() {
         "mtu": 1380,
         "nat-keepalive": 45,
         "dns-servers": "192.0.2.53"
-    })");
+    })json");
 }
 
 std::string read_text(const fs::path& p) {
@@ -57,11 +57,11 @@ std::string import_error(const json& doc, const std::optional<std::string>& name
 TEST_CASE("import: ikev2-eap maps onto the DESIGN.md keys, unmapped keys are named") {
     const auto m = map_sswan(eap_sswan(), "x.sswan", std::nullopt);
     CHECK(m.name == "Office-VPN-EU");
-    CHECK(m.profile == json::parse(R"({
+    CHECK(m.profile == json::parse(R"json({
         "name": "Office-VPN-EU", "gateway": "vpn.example.com", "port": 4501, "remote_id": "vpn.example.com",
         "local_id": "alice", "auth": {"method": "eap-mschapv2", "username": "alice"},
         "ike": ["aes256gcm16-prfsha384-ecp256"], "esp": ["aes256gcm16"],
-        "routes": ["198.51.100.0/24", "203.0.113.0/24"], "tun": {"mtu": 1380}, "nat_keepalive": 45})"));
+        "routes": ["198.51.100.0/24", "203.0.113.0/24"], "tun": {"mtu": 1380}, "nat_keepalive": 45})json"));
     CHECK_FALSE(m.ca_pem);
     REQUIRE(m.warnings.size() == 2);
     CHECK(m.warnings[0].find("eap-mschapv2' is not supported by this version") != std::string::npos);
