@@ -213,7 +213,7 @@ int run_import_command(const Arguments& args) {
             std::fprintf(stderr, "ikevpn: warning: %s\n", warning.c_str());
         for (const auto& path : result.written) std::printf("wrote %s\n", path.c_str());
         for (const auto& step : result.mapped.next_steps) std::printf("next: %s\n", step.c_str());
-        std::printf("then: ikevpn check %s && sudo ikevpn connect %s\n", result.mapped.name.c_str(),
+        std::printf("then: ikevpn check %s && sudo ikevpn connect %s\n", result.written.front().c_str(),
                     result.written.front().c_str());
     } catch (const ImportError& e) {
         fail_line(e.what());
