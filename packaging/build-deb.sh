@@ -17,17 +17,29 @@ for tool in meson ninja dpkg-deb dpkg-shlibdeps python3; do
     fi
 done
 
+mkdir -p "$build"
+log=$build/build-deb.log
+# run LABEL COMMAND... — quiet on success; on failure the end of the output explains it.
+run() {
+    local label=$1
+    shift
+    if ! "$@" >"$log" 2>&1; then
+        echo "build-deb: $label failed:" >&2
+        tail -n 30 "$log" >&2
+        exit 1
+    fi
+}
 if [[ -f $build/meson-private/coredata.dat ]]; then
-    meson setup --reconfigure --prefix=/usr --buildtype=release "$build" "$repo" >/dev/null
+    run "meson setup" meson setup --reconfigure --prefix=/usr --buildtype=release "$build" "$repo"
 else
-    meson setup --prefix=/usr --buildtype=release "$build" "$repo" >/dev/null
+    run "meson setup" meson setup --prefix=/usr --buildtype=release "$build" "$repo"
 fi
-ninja -C "$build" client/ikevpn >/dev/null
+run "build" ninja -C "$build" client/ikevpn
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/ikevpn-deb.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 root=$stage/root
-meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
+run "meson install" meson install -C "$build" --destdir "$root" --no-rebuild --quiet
 
 version=$(meson introspect --projectinfo "$build" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
 arch=$(dpkg --print-architecture)

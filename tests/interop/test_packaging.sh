@@ -24,9 +24,9 @@ trap 'rm -rf "$work"' EXIT
 export BUILD_DIR=${BUILD_DIR:-$repo/build-deb/build}
 
 echo "INFO: building the package (release build in $BUILD_DIR; the first run compiles everything)"
-deb=""
-build_deb() { deb=$("$repo/packaging/build-deb.sh" "$work/out" | tail -n 1) && [[ -f $deb ]]; }
-check_fatal "packaging/build-deb.sh builds a .deb" build_deb
+# Outside `check`: it runs its command in a subshell, which would lose $deb.
+deb=$("$repo/packaging/build-deb.sh" "$work/out" 2>"$work/build-deb.err" | tail -n 1) || cat "$work/build-deb.err" >&2
+check_fatal "packaging/build-deb.sh builds a .deb" test -f "$deb"
 echo "INFO: $(basename "$deb"), $(stat -c %s "$deb") bytes"
 
 # --- meson install --destdir ---
