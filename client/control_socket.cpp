@@ -16,6 +16,8 @@
 #include <cstring>
 #include <optional>
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -79,13 +81,13 @@ void take_over_stale(const fs::path& path) {
     if (!fs::remove(path, ec) && ec) throw ControlError("cannot remove stale " + show(path) + ": " + ec.message());
 }
 
-// Only root or our own user may talk to us; the 0600 mode already says so, this holds even if someone
-// loosens the mode by hand.
-bool peer_allowed(UnixSocket& socket) {
+// Only root, our own user or members of the control group may talk to us; the socket's mode already
+// says so, this holds even if someone loosens the mode by hand.
+bool peer_allowed(UnixSocket& socket, std::optional<unsigned> group) {
     ucred credentials{};
     socklen_t size = sizeof credentials;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return false;
-    return credentials.uid == 0 || credentials.uid == ::geteuid();
+    return control_peer_allowed(credentials.uid, credentials.gid, group);
 }
 
 std::string dump_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
@@ -100,6 +102,7 @@ struct ControlServer::Shared {
     asio::local::stream_protocol::acceptor acceptor;
     StatusFn status;
     DisconnectFn disconnect;
+    std::optional<unsigned> group;
     bool closed = false;
     int clients = 0;
     dev_t device = 0;  // identity of the socket file we bound, so that we only ever unlink our own
@@ -124,7 +127,7 @@ asio::awaitable<void> run_client(std::shared_ptr<ControlServer::Shared> shared, 
     std::string request;
     std::string answer;
     std::error_code read_error;
-    if (!peer_allowed(*socket)) {
+    if (!peer_allowed(*socket, shared->group)) {
         answer = failure("permission denied");
     } else {
         try {
@@ -195,13 +198,47 @@ fs::path find_running_socket(const fs::path& dir) {
     throw ControlError("several ikevpn connections are running (" + list + "); choose one with --socket PATH");
 }
 
+int probe_control_socket(const fs::path& path) { return probe_socket(path); }
+
+unsigned control_group_id(const std::string& name) {
+    std::vector<char> buffer(16384);
+    group entry{};
+    group* found = nullptr;
+    const int rc = ::getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+    if (rc != 0 || !found)
+        throw ControlError("control group '" + name + "' does not exist (create it with 'groupadd " + name +
+                           "', or remove \"control_group\")");
+    return found->gr_gid;
+}
+
+bool control_peer_allowed(unsigned peer_uid, unsigned peer_gid, std::optional<unsigned> group) {
+    if (peer_uid == 0 || peer_uid == ::geteuid()) return true;
+    if (!group) return false;
+    if (peer_gid == *group) return true;
+    // SO_PEERCRED carries only the primary group; the supplementary ones come from the group database.
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* user = nullptr;
+    if (::getpwuid_r(peer_uid, &entry, buffer.data(), buffer.size(), &user) != 0 || !user) return false;
+    int count = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    if (::getgrouplist(user->pw_name, peer_gid, groups.data(), &count) < 0) {
+        groups.resize(static_cast<std::size_t>(count));
+        if (::getgrouplist(user->pw_name, peer_gid, groups.data(), &count) < 0) return false;
+    }
+    groups.resize(static_cast<std::size_t>(count));
+    return std::find(groups.begin(), groups.end(), static_cast<gid_t>(*group)) != groups.end();
+}
+
 bool control_socket_in_use(const fs::path& path) {
     std::error_code ec;
     return fs::is_socket(fs::symlink_status(path, ec)) && probe_socket(path) == 0;
 }
 
-ControlServer::ControlServer(asio::io_context& io, fs::path path, StatusFn status, DisconnectFn disconnect)
+ControlServer::ControlServer(asio::io_context& io, fs::path path, StatusFn status, DisconnectFn disconnect,
+                             std::optional<unsigned> group)
     : path_(std::move(path)), shared_(std::make_shared<Shared>(io, std::move(status), std::move(disconnect))) {
+    shared_->group = group;
     check_path_length(path_);
     prepare_directory(path_.parent_path());
     take_over_stale(path_);
@@ -215,6 +252,12 @@ ControlServer::ControlServer(asio::io_context& io, fs::path path, StatusFn statu
         ::umask(old_mask);
         if (ec) throw std::system_error(ec);
         ::chmod(path_.c_str(), 0600);
+        // Group access only once the file belongs to the group: chown first, then widen the mode.
+        if (group) {
+            if (::chown(path_.c_str(), static_cast<uid_t>(-1), static_cast<gid_t>(*group)) != 0)
+                throw std::system_error(errno, std::generic_category());
+            ::chmod(path_.c_str(), 0660);
+        }
         acceptor.listen();
     } catch (const std::system_error& e) {
         throw ControlError("cannot listen on " + show(path_) + ": " + e.code().message());

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,16 +35,22 @@ std::filesystem::path find_running_socket(const std::filesystem::path& dir = con
 // True when an ikevpn answers on `path` (a connect() succeeds). For an early, clear ALREADY_CONNECTED.
 bool control_socket_in_use(const std::filesystem::path& path);
 
+// connect() to `path` without sending anything: 0 when a server listens, otherwise the errno (ENOENT: no
+// file, ECONNREFUSED: a stale file, EACCES: a socket this user may not use). For `ikevpn list`.
+int probe_control_socket(const std::filesystem::path& path);
+
 class ControlServer {
 public:
     using StatusFn = std::function<nlohmann::json()>;
     using DisconnectFn = std::function<void()>;
 
     // Creates the parent directory if needed (mode 0755), takes over a stale socket file, binds with mode
-    // 0600 and starts accepting on `io`. Throws AlreadyConnected when a server answers on `path`, and
+    // 0600 — or, with `group`, mode 0660 owned by that group, whose members may then ask for status and
+    // disconnect (profile key "control_group", --control-group) — and starts accepting on `io`. Throws AlreadyConnected when a server answers on `path`, and
     // ControlError for anything else. The callbacks run on `io`'s thread; an exception from `status` is
     // answered as {"ok":false}. Construct and destroy on `io`'s thread (or while it is not running).
-    ControlServer(asio::io_context& io, std::filesystem::path path, StatusFn status, DisconnectFn disconnect);
+    ControlServer(asio::io_context& io, std::filesystem::path path, StatusFn status, DisconnectFn disconnect,
+                  std::optional<unsigned> group = std::nullopt);
     // Stops accepting, stops calling the callbacks, and unlinks the socket file.
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
@@ -57,6 +64,13 @@ private:
     std::filesystem::path path_;
     std::shared_ptr<Shared> shared_;
 };
+
+// The group ID of a group name ("ikevpn"); throws ControlError "control group 'x' does not exist ...".
+unsigned control_group_id(const std::string& name);
+
+// May a peer with these credentials use a server that allows `group`? Root, the server's own user, and —
+// with a group — its members (primary or supplementary group of the peer's user).
+bool control_peer_allowed(unsigned peer_uid, unsigned peer_gid, std::optional<unsigned> group);
 
 // Limits of the protocol.
 inline constexpr std::size_t control_max_request = 4096;

@@ -2,6 +2,8 @@
 // object per line on stdout for scripts (DESIGN.md, "The command line"). The error codes are listed in
 // docs/status-json.md and are a stable contract.
 #pragma once
+#include "client/log.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -10,8 +12,9 @@
 
 namespace ikevpn::client {
 
-// Verbosity levels (-v adds one; --log-level sets one).
-inline constexpr int verbosity_error = -1;  // errors only
+// Verbosity levels (-v adds one; --log-level sets one); verbosity_info + n is LogLevel::info + n.
+inline constexpr int verbosity_error = -2;  // errors only
+inline constexpr int verbosity_warn = -1;   // + warnings
 inline constexpr int verbosity_info = 0;    // progress lines (default)
 inline constexpr int verbosity_debug = 1;   // + detail lines (-v)
 inline constexpr int verbosity_trace = 2;   // + whatever the session traces at this level (-vv)
@@ -24,26 +27,26 @@ public:
     bool json_events() const { return json_events_; }
     int verbosity() const { return verbosity_; }
 
-    // "ikevpn: <line>" on the human stream (hidden with --log-level error).
+    // Human lines go through log() (client/log.hpp: timestamp, level, SA context, redaction).
+    // progress: level info (the default); detail: debug (-v); trace: trace (-vv); warning: warn.
     void progress(std::string_view line);
-    // "ikevpn: <line>" on the human stream, only with -v or more.
     void detail(std::string_view line);
-    // "ikevpn: warning: <line>", always shown.
+    void trace(std::string_view line);
     void warning(std::string_view line);
     // With --json-events: the object, compact, on one line of the JSON stream, flushed at once so that a
     // script reading a pipe sees it immediately. Invalid UTF-8 (a gateway's text) is replaced, not thrown.
     void emit(const nlohmann::json& event);
-    // "ikevpn: error: <message>" and {"event":"error","code":<code>,"message":<message>}.
+    // An error line and {"event":"error","code":<code>,"message":<message>}.
     void error(std::string_view code, std::string_view message);
 
-private:
-    void write_human(std::string_view prefix, std::string_view line);
+    Logger& log() { return log_; }
 
+private:
     bool json_events_;
     int verbosity_;
-    std::FILE* human_;
+    Logger log_;
     std::FILE* json_;
-    std::mutex mutex_;  // lines from the control plane and the data plane threads must not interleave
+    std::mutex mutex_;  // JSON lines from the control plane and the data plane threads must not interleave
 };
 
 // Error codes of {"event":"error"} (see docs/status-json.md).

@@ -484,7 +484,7 @@ Profile ProfileReader::read() {
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
-                         "tun", "kill_switch", "rekey"});
+                         "tun", "kill_switch", "rekey", "control_group"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -501,6 +501,11 @@ Profile ProfileReader::read() {
     if (doc.contains("tun")) read_tun(doc["tun"], p);
     if (doc.contains("kill_switch")) read_kill_switch(doc["kill_switch"], p);
     read_rekey(doc.contains("rekey") ? doc["rekey"] : json::object(), p);
+    if (doc.contains("control_group")) {
+        p.control_group = get_string(doc["control_group"], "control_group");
+        if (!is_valid_profile_name(p.control_group))
+            fail("control_group", "'" + p.control_group + "' is not a group name");
+    }
     return p;
 }
 

@@ -74,6 +74,9 @@ struct Profile {
     // a multiple of 64. Larger windows tolerate more reordering on the path (e.g. multipath, parallel
     // encryption at the gateway) at 1 bit of memory per packet.
     int replay_window = 1024;
+    // "control_group": a group whose members may use the control socket (status, disconnect) besides
+    // root; empty: root only (socket mode 0600).
+    std::string control_group;
     TunSettings tun;
     // "kill_switch": true or {"allow_lan": bool}: nftables drop everything but the tunnel and IKE/ESP to the
     // gateway (platform/kill_switch.hpp) from before the first IKE packet until disconnect.

@@ -6,6 +6,7 @@
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
 #include "client/host_integration.hpp"
+#include "client/log_describe.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
@@ -55,6 +56,7 @@ private:
     core::SessionConfig session_config(const IpAddress& gateway) const;
     nlohmann::json status() const;
     void perform(core::Actions actions);
+    void receive(ByteView message);  // an IKE message from the gateway, traced, to the negotiator
     void perform_one(core::Action& action);
     void apply_network(const core::NetworkConfig& config);
     std::uint32_t tun_mtu();
@@ -176,7 +178,26 @@ nlohmann::json Session::status() const {
 }
 
 void Session::perform(core::Actions actions) {
-    for (auto& action : actions) perform_one(action);
+    // Every line names the IKE SA it is about (client/log.hpp); the negotiator has already updated its
+    // state for these actions, so their lines carry the current SPIs.
+    if (ike_) {
+        const auto info = ike_->info();
+        events_.log().set_context(sa_context(profile_.name, info.spi_i, info.spi_r));
+    }
+    for (auto& action : actions) {
+        if (events_.log().enabled(LogLevel::trace)) {
+            if (const auto* send = std::get_if<core::SendDatagram>(&action))
+                events_.trace(describe_datagram(send->message, true));
+            else if (auto line = describe_action(action); !line.empty())
+                events_.trace(line);
+        }
+        perform_one(action);
+    }
+}
+
+void Session::receive(ByteView message) {
+    if (events_.log().enabled(LogLevel::trace)) events_.trace(describe_datagram(message, false));
+    perform(ike_->on_datagram(message, Clock::now()));
 }
 
 void Session::perform_one(core::Action& action) {
@@ -338,7 +359,7 @@ asio::awaitable<void> Session::run_ike_receiver() {
                                                             asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted) co_return;
         if (ec) continue;  // e.g. ECONNREFUSED from an ICMP error: retransmission decides
-        perform(ike_->on_datagram(ByteView(buffer.data(), n), Clock::now()));
+        receive(ByteView(buffer.data(), n));
     }
 }
 
@@ -365,6 +386,7 @@ asio::awaitable<void> Session::run_rekey_monitor() {
 }
 
 int Session::run() {
+    events_.log().set_context(profile_.name);
     try {
         gateway_ = resolve_gateway();
     } catch (const std::exception& e) {
@@ -377,7 +399,8 @@ int Session::run() {
             [this] {
                 events_.progress("disconnect requested");
                 perform(ike_->close(Clock::now()));
-            });
+            },
+            options_.control_group);
     } catch (const AlreadyConnected& e) {
         events_.error("ALREADY_CONNECTED", e.what());
         return 1;
@@ -404,9 +427,7 @@ int Session::run() {
         return 1;
     }
     ike_ = std::make_unique<core::IkeSession>(session_config(gateway_), *random_);
-    data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) {
-        perform(ike_->on_datagram(message, Clock::now()));
-    });
+    data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) { receive(message); });
     data_path_->set_replay_window(std::uint32_t(profile_.replay_window));
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;

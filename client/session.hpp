@@ -5,11 +5,13 @@
 #include "client/profile.hpp"
 
 #include <filesystem>
+#include <optional>
 
 namespace ikevpn::client {
 
 struct ConnectOptions {
     std::filesystem::path socket_path;  // control socket to serve status/disconnect on
+    std::optional<unsigned> control_group;  // group ID allowed on the socket besides root (mode 0660)
 };
 
 // Runs in the foreground until a requested disconnect (returns 0) or a failure (returns non-zero after

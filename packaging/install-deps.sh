@@ -16,6 +16,8 @@ run_pkgs=(iproute2 iputils-ping nftables jq procps util-linux coreutils strongsw
 # systemd-resolved itself is NOT installed (it would take over the machine's /etc/resolv.conf): the test
 # extracts its Debian package privately (apt-get download + dpkg -x).
 run_pkgs+=(dbus)
+# Packaging (packaging/build-deb.sh: dpkg-shlibdeps) and its test (man page rendering with man-db/groff).
+run_pkgs+=(dpkg-dev man-db groff-base)
 
 wanted=("${build_pkgs[@]}")
 if [[ ${1:-} != --build-only ]]; then

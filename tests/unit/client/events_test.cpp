@@ -21,6 +21,12 @@ struct File {
     }
 };
 
+// Human lines go through client/log.hpp; a fixed clock makes their timestamps comparable.
+constexpr const char* at = "2026-11-27T00:01:02.345Z ";
+std::chrono::system_clock::time_point fixed_time() {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1795737662) + std::chrono::milliseconds(345));
+}
+
 }  // namespace
 
 TEST_CASE("human lines on one stream, JSON lines on the other") {
@@ -29,13 +35,13 @@ TEST_CASE("human lines on one stream, JSON lines on the other") {
     REQUIRE(human.file);
     REQUIRE(json.file);
     EventSink sink(true, ikevpn::client::verbosity_info, human.file.get(), json.file.get());
+    sink.log().set_clock(fixed_time);
     sink.progress("resolving vpn.example.com");
     sink.detail("hidden without -v");
     sink.emit({{"event", "connected"}, {"virtual_ip", "203.0.113.1"}});
     sink.error("AUTH_FAILED", "the gateway rejected our authentication");
-    CHECK(human.contents() ==
-          "ikevpn: resolving vpn.example.com\n"
-          "ikevpn: error: the gateway rejected our authentication\n");
+    CHECK(human.contents() == std::string(at) + "info  resolving vpn.example.com\n" + at +
+                                  "error the gateway rejected our authentication\n");
     CHECK(json.contents() ==
           "{\"event\":\"connected\",\"virtual_ip\":\"203.0.113.1\"}\n"
           "{\"code\":\"AUTH_FAILED\",\"event\":\"error\",\"message\":\"the gateway rejected our authentication\"}\n");
@@ -45,16 +51,15 @@ TEST_CASE("verbosity, no JSON without --json-events, and hostile text") {
     File human;
     File json;
     EventSink sink(false, ikevpn::client::verbosity_debug, human.file.get(), json.file.get());
+    sink.log().set_clock(fixed_time);
     sink.detail("shown with -v");
     sink.warning("x.psk is readable by group/others (chmod 600)");
     sink.progress("id \x1b[2Jfrom\ngateway");
     sink.emit({{"event", "connected"}});
     sink.error("TIMEOUT", "no answer");
-    CHECK(human.contents() ==
-          "ikevpn: shown with -v\n"
-          "ikevpn: warning: x.psk is readable by group/others (chmod 600)\n"
-          "ikevpn: id ?[2Jfrom?gateway\n"
-          "ikevpn: error: no answer\n");
+    CHECK(human.contents() == std::string(at) + "debug shown with -v\n" + at +
+                                  "warn  x.psk is readable by group/others (chmod 600)\n" + at +
+                                  "info  id ?[2Jfrom?gateway\n" + at + "error no answer\n");
     CHECK(json.contents().empty());
 
     File quiet_human;
