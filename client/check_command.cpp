@@ -96,13 +96,27 @@ CheckResult check_profile(const fs::path& file) {
     try {
         const Profile p = load_profile(file, result.warnings);
         result.summary = p.name + ": gateway " + p.gateway + " port " + std::to_string(p.port) + ", local_id " +
-                         p.local_id + ", remote_id " + p.remote_id + ", auth psk, " +
+                         p.local_id + ", remote_id " + p.remote_id + ", auth " +
+                         (p.auth == AuthMethod::pubkey ? "pubkey" : "psk") + ", " +
                          std::to_string(p.ike_proposals.size()) + " IKE and " + std::to_string(p.esp_proposals.size()) +
                          " ESP proposals, " + std::to_string(p.routes.size()) + " routes, TUN " + p.tun.name;
     } catch (const ProfileError& e) {
         result.errors.emplace_back(e.what());
     }
+    const std::size_t loader_errors = result.errors.size();
     check_referenced_files(file, result);
+    // The loader stops at the first bad file; when the file check reports that key too, its line (with
+    // every problem of every file) is the better one, so the loader's duplicate goes.
+    if (loader_errors == 1) {
+        const std::string& loader_line = result.errors.front();
+        const auto key_end = loader_line.find("': ");
+        for (std::size_t i = 1; key_end != std::string::npos && i < result.errors.size(); ++i) {
+            if (result.errors[i].compare(0, key_end + 3, loader_line, 0, key_end + 3) == 0) {
+                result.errors.erase(result.errors.begin());
+                break;
+            }
+        }
+    }
     return result;
 }
 

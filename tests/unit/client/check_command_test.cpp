@@ -60,22 +60,22 @@ TEST_CASE("check: certificate, key and CA files must exist and parse as PEM") {
         "auth": {"method": "pubkey", "cert": "text.pem", "key": "locked-key.pem"},
         "ca": ["good-ca.pem", "junk.pem", "absent.pem", "good-key.pem"]})");
     const auto result = check_profile(file);
-    // The loader's verdict (certificates are not supported yet) plus one line per bad file.
-    CHECK(has_line(result.errors, "key 'auth.method'", "not supported yet"));
+    // One line per bad file; the loader's own verdict (it stops at the first bad file, auth.cert) is
+    // not repeated.
     CHECK(has_line(result.errors, "key 'auth.cert'", "'text.pem'", "no PEM CERTIFICATE block"));
     CHECK(has_line(result.errors, "key 'auth.key'", "'locked-key.pem'", "passphrase-protected"));
     CHECK(has_line(result.errors, "key 'ca[1]'", "'junk.pem'", "not an X.509 certificate"));
     CHECK(has_line(result.errors, "key 'ca[2]'", "'absent.pem'", "No such file"));
     CHECK(has_line(result.errors, "key 'ca[3]'", "'good-key.pem'", "no PEM CERTIFICATE block"));
     CHECK_FALSE(has_line(result.errors, "ca[0]"));
-    CHECK(result.errors.size() == 6);
+    CHECK(result.errors.size() == 5);
     for (const auto& line : result.errors) CHECK(line.find(file.string()) == 0);
 
     const auto keyed = dir.write("key.json", R"({"gateway": "192.0.2.1", "local_id": "a@example.com",
         "auth": {"method": "pubkey", "cert": "good-ca.pem", "key": "good-key.pem"}})");
     const auto good_files = check_profile(keyed);
-    REQUIRE(good_files.errors.size() == 1);  // only "pubkey is not supported yet"
-    CHECK(has_line(good_files.errors, "key 'auth.method'"));
+    REQUIRE(good_files.errors.size() == 1);  // the files are fine; pubkey without "ca" is not
+    CHECK(has_line(good_files.errors, "key 'ca'", "must authenticate with a certificate"));
 }
 
 TEST_CASE("check: an unreadable or malformed profile is one clear error") {

@@ -76,6 +76,7 @@ TEST_CASE("import: certificate types, the PSK extension and remote.cert") {
     auto m = map_sswan(doc, "x.sswan", std::nullopt);
     CHECK(m.profile["auth"] == json{{"method", "pubkey"}, {"cert", "lab-cert.pem"}, {"key", "lab-key.pem"}});
     CHECK(m.profile["local_id"] == "CN=alice");
+    CHECK(m.warnings.empty());  // pubkey is supported
     REQUIRE(m.next_steps.size() == 1);
     CHECK(m.next_steps[0].find("PKCS#12") != std::string::npos);
 
