@@ -31,6 +31,11 @@ struct ResponderOptions {
     // IPv6 inside the tunnel: answered only when the CP request asks for INTERNAL_IP6_ADDRESS.
     bool offer_ip6 = true;           // false: assign no IPv6 address (and narrow away IPv6 selectors)
     std::size_t ip6_dns_size = 16;   // 17 sends INTERNAL_IP6_DNS with a prefix length, as libreswan 4.10 does
+    // MOBIKE (RFC 4555): answer MOBIKE_SUPPORTED and list these addresses as ADDITIONAL_IP*_ADDRESS.
+    bool mobike = false;
+    std::vector<std::string> additional_addresses;
+    bool wrong_cookie2 = false;              // echo a COOKIE2 that differs from the request's
+    std::optional<std::uint16_t> refuse_update;  // answer UPDATE_SA_ADDRESSES with this error Notify
 };
 
 class TestResponder {
@@ -63,6 +68,11 @@ public:
     unsigned requests_seen = 0;
     std::vector<msg::Payload> last_inner;  // decrypted content of the last protected request
     Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
+    // MOBIKE: the source and the own address and port of the next request, as the gateway sees them (a NAT
+    // may change the source); and the source of the last UPDATE_SA_ADDRESSES it accepted.
+    core::Path seen_path;
+    std::optional<core::Endpoint> updated_source;
+    unsigned updates_seen = 0;
 
 private:
     Bytes handle_init(const msg::Message& m, ByteView raw);
@@ -70,6 +80,8 @@ private:
     // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
     void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);
+    // UPDATE_SA_ADDRESSES (RFC 4555 §3.5): NAT detection for the path it came on, COOKIE2 echoed.
+    std::vector<msg::Payload> answer_update(const std::vector<msg::Payload>& request);
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
 
     ResponderOptions options_;
