@@ -3,7 +3,13 @@
 #include "platform/netlink_monitor.hpp"
 
 #include "platform/netlink.hpp"
+#include "platform/platform_error.hpp"
+#include "platform/udp_reconnect.hpp"
+#include "platform/udp_socket.hpp"
 #include "private_netns.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace ikevpn;
 using namespace ikevpn::platform;
@@ -94,4 +100,22 @@ TEST_CASE("an IPv6 source that is deprecated is no path; a preferred one is") {
     sh("ip -6 addr add 2001:db8:1::11/64 dev wifi0 nodad");
     CHECK(monitor.drain());
     CHECK(monitor.source_for(ip("2001:db8:2::1"), mark) == ip("2001:db8:1::11"));
+}
+
+TEST_CASE("a connected, marked UDP socket moves to the new source on the same fd") {
+    IKEVPN_REQUIRE_NETNS();
+    make_uplinks();
+    const int fd = open_udp_socket(IpAddress::Family::v4, mark, 0);
+    auto first = reconnect_udp(fd, gateway, 4500);
+    CHECK(first.first == ip("192.0.2.10"));
+    CHECK(first.second != 0);
+    sh("ip link set wifi0 down");
+    auto second = reconnect_udp(fd, gateway, 4500);
+    CHECK(second.first == ip("203.0.113.20"));
+    CHECK(local_endpoint(fd) == second);
+    const char byte = 1;
+    CHECK(::send(fd, &byte, 1, 0) == 1);  // still connected, and sendable
+    sh("ip link set cell0 down");
+    CHECK_THROWS_AS(reconnect_udp(fd, gateway, 4500), PlatformError);
+    ::close(fd);
 }
