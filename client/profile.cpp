@@ -344,8 +344,7 @@ void ProfileReader::read_network(const json& doc, Profile& p) const {
     }
     if (doc.contains("dns") && (p.dns = get_bool(doc["dns"], "dns")))
         fail("dns", "applying the gateway's DNS servers is not supported yet; set it to false");
-    if (doc.contains("mobike") && (p.mobike = get_bool(doc["mobike"], "mobike")))
-        unsupported("mobike", "MOBIKE", "set it to false");
+    if (doc.contains("mobike")) p.mobike = get_bool(doc["mobike"], "mobike");
     if (doc.contains("encap")) {
         const auto encap = get_string(doc["encap"], "encap");
         if (encap == "tcp" || encap == "auto") unsupported("encap", "'" + encap + "'", "use \"udp\"");

@@ -6,8 +6,11 @@
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
 #include "core/crypto/crypto.hpp"
+#include "core/mobike.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
+#include "platform/netlink_monitor.hpp"
+#include "platform/udp_reconnect.hpp"
 #include "platform/platform_error.hpp"
 #include "platform/tun_device.hpp"
 #include "platform/udp_socket.hpp"
@@ -15,6 +18,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
@@ -23,6 +27,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <deque>
+#include <unistd.h>
 
 namespace ikevpn::client {
 namespace {
@@ -59,6 +65,11 @@ private:
     void finish(const core::Closed& closed);
     asio::awaitable<void> run_ike_receiver();
     asio::awaitable<void> run_keepalives();
+    // MOBIKE: the path of the NAT-T socket; a netlink change → move the socket → tell the core.
+    core::Path current_path();
+    void check_path();
+    void path_changed(const core::PathChanged& changed);
+    asio::awaitable<void> run_path_monitor();
 
     const Profile& profile_;
     const ConnectOptions& options_;
@@ -78,6 +89,9 @@ private:
     int exit_code_ = 1;
     bool connected_ = false;
     std::optional<std::pair<std::string, std::string>> local_error_;  // code, message
+    std::unique_ptr<platform::NetlinkMonitor> monitor_;
+    std::optional<asio::posix::stream_descriptor> monitor_stream_;
+    std::deque<nlohmann::json> path_history_;  // the last switches, newest last
 };
 
 IpAddress Session::resolve_gateway() {
@@ -116,6 +130,7 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.request_virtual_ip = profile_.virtual_ip;
     c.gateway = gateway;
     c.ike_port = profile_.port;
+    c.mobike = profile_.mobike;
     return c;
 }
 
@@ -142,6 +157,11 @@ nlohmann::json Session::status() const {
             std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *info.established_at).count();
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
+    j["mobike"] = info.mobike;
+    j["gateway_addresses"] = nlohmann::json::array();
+    for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
+    j["path_history"] = nlohmann::json::array();
+    for (const auto& h : path_history_) j["path_history"].push_back(h);
     return j;
 }
 
@@ -155,6 +175,14 @@ void Session::perform_one(core::Action& action) {
             using T = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<T, core::SendDatagram>) {
                 std::error_code ec;
+                // MOBIKE names the path; the socket normally is there already (check_path moved it).
+                if (a.path && a.nat_t && current_path().local.address != a.path->local.address) {
+                    try {
+                        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+                    } catch (const std::exception& e) {
+                        events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
+                    }
+                }
                 if (a.nat_t) {
                     Bytes framed(4, 0);  // non-ESP marker (RFC 3948 §2.2)
                     append(framed, a.message);
@@ -191,6 +219,8 @@ void Session::perform_one(core::Action& action) {
                 data_path_->remove(a.spi_in);
             } else if constexpr (std::is_same_v<T, core::IkeRekeyed>) {
                 events_.emit({{"event", "rekeyed"}, {"sa", "ike"}, {"spi_i", a.spi_i}, {"spi_r", a.spi_r}});
+            } else if constexpr (std::is_same_v<T, core::PathChanged>) {
+                path_changed(a);
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }
@@ -204,6 +234,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
         platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name);
         network_ = std::make_unique<platform::LinuxNetworkBuilder>();
         network_->set_tun(tun.ifindex(), tun.name(), std::uint32_t(profile_.tun.mtu));
+        if (monitor_) monitor_->ignore_interface(tun.ifindex());  // our own device never is a path
         // Each family's routes leave with that family's virtual IP as source (host prefixes on the TUN).
         if (config.virtual_ip) network_->add_address(*config.virtual_ip, 32);
         if (config.virtual_ip6) network_->add_address(*config.virtual_ip6, 128);
@@ -248,6 +279,7 @@ void Session::local_failure(std::string_view code, const std::string& message) {
 void Session::finish(const core::Closed& closed) {
     timer_.cancel();
     signals_.cancel();
+    if (monitor_stream_) monitor_stream_->cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
         network_->teardown();
@@ -324,7 +356,7 @@ int Session::run() {
     }
     ike_ = std::make_unique<core::IkeSession>(session_config(gateway_), *random_);
     data_path_ = std::make_unique<DataPath>(io_, *natt_socket_, [this](ByteView message) {
-        perform(ike_->on_datagram(message, Clock::now()));
+        perform(ike_->on_datagram(message, Clock::now(), current_path()));
     });
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
@@ -339,9 +371,83 @@ int Session::run() {
     data_path_->start_receiving();
     asio::co_spawn(io_, run_ike_receiver(), asio::detached);
     asio::co_spawn(io_, run_keepalives(), asio::detached);
+    if (profile_.mobike) {
+        try {
+            monitor_ = std::make_unique<platform::NetlinkMonitor>();
+            monitor_->ignore_table(platform::PolicyRouting{}.table);
+            asio::co_spawn(io_, run_path_monitor(), asio::detached);
+        } catch (const std::exception& e) {
+            events_.warning(std::string("MOBIKE: cannot watch the network (") + e.what() + "): the tunnel will not follow changes");
+            monitor_.reset();
+        }
+    }
+    perform(ike_->on_path(current_path(), Clock::now()));
     perform(ike_->start(Clock::now()));
     io_.run();
     return exit_code_;
+}
+
+core::Path Session::current_path() {
+    core::Path path;
+    path.remote = {gateway_, nat_t_port};
+    try {
+        auto [address, port] = platform::local_endpoint(natt_socket_->native_handle());
+        path.local = {address, port};
+    } catch (const std::exception&) {
+    }
+    return path;
+}
+
+// After links, addresses or routes changed: where does a marked packet to the gateway leave now? If not
+// from where the NAT-T socket is, move the socket (same fd: the data path keeps its SAs and sequence
+// numbers) and let the core update the SAs at the gateway (MOBIKE).
+void Session::check_path() {
+    if (!ike_ || ike_->closed()) return;
+    const auto source = monitor_->source_for(gateway_, platform::PolicyRouting{}.fwmark);
+    if (!source) return perform(ike_->on_path(std::nullopt, Clock::now()));
+    if (current_path().local.address != *source) {
+        try {
+            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+        } catch (const std::exception& e) {
+            events_.detail(std::string("cannot move to ") + source->to_string() + ": " + e.what());
+            return perform(ike_->on_path(std::nullopt, Clock::now()));
+        }
+    }
+    perform(ike_->on_path(current_path(), Clock::now()));
+}
+
+void Session::path_changed(const core::PathChanged& changed) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(changed.handover).count();
+    nlohmann::json event = {{"event", "path_changed"},
+                            {"old_local", changed.old_path ? nlohmann::json(core::endpoint_text(changed.old_path->local))
+                                                           : nlohmann::json(nullptr)},
+                            {"new_local", core::endpoint_text(changed.new_path.local)},
+                            {"remote", core::endpoint_text(changed.new_path.remote)},
+                            {"nat", changed.nat_local},
+                            {"handover_ms", ms}};
+    events_.emit(event);
+    event.erase("event");
+    event["seconds_since_start"] = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+    path_history_.push_back(std::move(event));
+    if (path_history_.size() > 8) path_history_.pop_front();
+}
+
+// Netlink notifications come in bursts (a link going down drops its addresses and routes one message at a
+// time); a short settling delay turns a burst into one path check.
+asio::awaitable<void> Session::run_path_monitor() {
+    monitor_stream_.emplace(io_, ::dup(monitor_->fd()));
+    asio::steady_timer settle(io_);
+    while (ike_ && !ike_->closed()) {
+        std::error_code ec;
+        co_await monitor_stream_->async_wait(asio::posix::stream_descriptor::wait_read,
+                                             asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        if (!monitor_->drain()) continue;
+        settle.expires_after(std::chrono::milliseconds(10));
+        co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        monitor_->drain();
+        check_path();
+    }
 }
 
 }  // namespace

@@ -185,7 +185,6 @@ TEST_CASE("errors name the file and the key") {
         {{{"dns", "yes"}}, "demo.json: key 'dns': expected true or false, got a string"},
         {{{"dns", true}},
          "demo.json: key 'dns': applying the gateway's DNS servers is not supported yet; set it to false"},
-        {{{"mobike", true}}, "demo.json: key 'mobike': MOBIKE is not supported yet; set it to false"},
         {{{"virtual_ip", false}}, "demo.json: key 'virtual_ip': running without a virtual IP is not supported yet"},
         {{{"encap", "tcp"}}, "demo.json: key 'encap': 'tcp' is not supported yet; use \"udp\""},
         {{{"encap", "auto"}}, "demo.json: key 'encap': 'auto' is not supported yet"},
