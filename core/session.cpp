@@ -335,6 +335,7 @@ struct IkeSession::State {
         newest = p;
         const bool was_waiting = no_path_since.has_value();
         no_path_since.reset();
+        if (was_waiting) roam_started = now;  // the handover is timed from when a path is usable again
         if (!mobike.negotiated()) {
             if (p == path) return;
             const std::string from = path ? endpoint_text(path->local) : std::string("?");
