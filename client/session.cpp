@@ -52,6 +52,8 @@ public:
           timer_(io_), signals_(io_, SIGINT, SIGTERM) {}
 
     int run();
+    // The tunnel ended because the network changed and the gateway has no MOBIKE: connect again.
+    bool reestablish() const { return reestablish_; }
 
 private:
     IpAddress resolve_gateway();
@@ -92,6 +94,7 @@ private:
     std::unique_ptr<platform::NetlinkMonitor> monitor_;
     std::optional<asio::posix::stream_descriptor> monitor_stream_;
     std::deque<nlohmann::json> path_history_;  // the last switches, newest last
+    bool reestablish_ = false;
 };
 
 IpAddress Session::resolve_gateway() {
@@ -285,6 +288,15 @@ void Session::finish(const core::Closed& closed) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
     }
+    if (closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
+        !ike_->info().mobike) {
+        reestablish_ = true;
+        events_.progress(closed.reason + ": re-establishing the tunnel");
+        events_.emit({{"event", "reconnecting"}, {"reason", closed.reason}});
+        control_.reset();
+        io_.stop();
+        return;
+    }
     std::string reason = closed.reason;
     if (local_error_) {
         events_.error(local_error_->first, local_error_->second);
@@ -453,8 +465,12 @@ asio::awaitable<void> Session::run_path_monitor() {
 }  // namespace
 
 int run_connect(const Profile& profile, const ConnectOptions& options, EventSink& events) {
-    Session session(profile, options, events);
-    return session.run();
+    // A gateway without MOBIKE cannot follow a network change: a new IKE SA from the new path is the fallback.
+    for (;;) {
+        Session session(profile, options, events);
+        const int status = session.run();
+        if (!session.reestablish()) return status;
+    }
 }
 
 }  // namespace ikevpn::client
