@@ -210,7 +210,7 @@ struct IkeSession::State {
         out.push_back(SendDatagram{peer.last_response, true});
     }
 
-    void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
+    void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now) {
         IkeRekeyAnswer answer = answer_ike_rekey(sa, config, request, random);
         respond(out, id, msg::ExchangeType::create_child_sa, answer.response);  // still on the old SA
         if (!answer.new_sa) return;
@@ -221,10 +221,13 @@ struct IkeSession::State {
         sa = std::move(*answer.new_sa);
         peer = {};
         next_message_id = 0;
+        const bool update_abandoned = pending && pending->mobike_update;
         pending.reset();
         out.push_back(CancelTimer{});
         out.push_back(IkeRekeyed{hex(sa.spi_i), hex(sa.spi_r)});
         out.push_back(Progress{"the gateway rekeyed the IKE SA: new SPIs " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
+        // A path update in flight went with the old IKE SA: the move is still needed, on the new one.
+        if (update_abandoned && newest) send_update(out, *newest, now);
     }
 
     // The old IKE SA only sees the gateway's Delete of it (and perhaps a liveness check) before it goes.
@@ -244,8 +247,8 @@ struct IkeSession::State {
         if (deleted) old_sa.reset();
     }
 
-    void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request) {
-        if (is_ike_rekey(request)) return on_ike_rekey(out, id, request);
+    void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now) {
+        if (is_ike_rekey(request)) return on_ike_rekey(out, id, request, now);
         ChildRekeyAnswer answer = answer_child_rekey(sa, config, request, installed, random);
         respond(out, id, msg::ExchangeType::create_child_sa, answer.response);
         if (!answer.new_child) return;
@@ -284,7 +287,7 @@ struct IkeSession::State {
         if (id != peer.next_id) return;
         auto inner = sa.unprotect(raw, m);
         if (!inner) return;
-        if (m.header.exchange == msg::ExchangeType::create_child_sa) return on_create_child_sa(out, id, *inner);
+        if (m.header.exchange == msg::ExchangeType::create_child_sa) return on_create_child_sa(out, id, *inner, now);
         if (m.header.exchange != msg::ExchangeType::informational) return;
         PeerDelete deletes = read_peer_deletes(*inner);
         if (deletes.ike_sa) {

@@ -323,3 +323,30 @@ TEST_CASE("the gateway's COOKIE2 check (RFC 4555 §3.8) is echoed and its addres
     CHECK(echoed->data == cookie);
     CHECK(net.session.info().gateway_addresses.empty());
 }
+
+TEST_CASE("the gateway rekeys the IKE SA while an update is in flight: the move is redone on the new IKE SA") {
+    Network net;
+    net.connect();
+    bool cellular_up = false;
+    net.alive = [&](const core::Path& p) { return p != cellular || cellular_up; };
+    net.move_to(cellular);
+    const auto actions = net.session.on_datagram(net.responder.make_ike_rekey_request(31), net.now, cellular);
+    core::Actions rest;
+    bool answered = false;
+    for (const auto& a : actions) {
+        const auto* send = std::get_if<core::SendDatagram>(&a);
+        if (send && !answered) {
+            REQUIRE(net.responder.finish_ike_rekey(send->message));  // the answer on the old IKE SA
+            answered = true;
+            continue;
+        }
+        rest.push_back(a);
+    }
+    REQUIRE(answered);
+    cellular_up = true;
+    net.run(rest);
+    REQUIRE(net.all<core::PathChanged>().size() == 1);
+    CHECK(net.all<core::PathChanged>()[0].new_path == cellular);
+    CHECK(net.session.info().spi_i == "6162636465666768");
+    CHECK(net.session.info().state == "connected");
+}
