@@ -5,6 +5,8 @@
 // Path changes, as session.cpp drives them:
 //   - the driver reports the path its socket now uses (IkeSession::on_path); a different one starts an
 //     UPDATE_SA_ADDRESSES request from it (RFC 4555 §3.5) with NAT_DETECTION_* and COOKIE2 (§5.2);
+//   - an update is retransmitted first after 250 ms (a fresh path often loses its first packet), then on the
+//     usual doubling schedule with two more tries, so it gives up after about as long as other requests;
 //   - only one update is in flight (window of one). A newer path while it is in flight retransmits the same
 //     request at once from the newest path (the gateway takes the addresses from the IP header, §3.5) and,
 //     once answered, a fresh update confirms the newest path with NAT detection of its own;
@@ -26,6 +28,9 @@
 #include <vector>
 
 namespace ikevpn::core {
+
+// First retransmission of UPDATE_SA_ADDRESSES (then doubling, like every request; session.cpp).
+constexpr Duration update_first_retransmit = std::chrono::milliseconds(250);
 
 class MobikeTask {
 public:

@@ -311,6 +311,17 @@ struct IkeSession::State {
         send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, mobike.build_update(sa, p)),
                      msg::ExchangeType::informational, true, now, config.retransmit.retransmits, p);
         pending->mobike_update = true;
+        restart_update_schedule(now);
+        out.back() = ArmTimer{pending->deadline};
+    }
+
+    // A new path often drops its first packets (neighbour discovery, a link still coming up): the update
+    // is retried sooner than other requests, with two more tries so the whole schedule stays as long.
+    void restart_update_schedule(TimePoint now) {
+        pending->retransmits_left = config.retransmit.retransmits + 2;
+        pending->timeout = std::min<Duration>(config.retransmit.initial, update_first_retransmit);
+        pending->first_sent = now;
+        pending->deadline = now + pending->timeout;
     }
 
     // No route to the gateway: stay quiet, count nothing, give up only after no_path_limit.
@@ -353,10 +364,7 @@ struct IkeSession::State {
             // goes out again at once from the newest path; its answer is followed by a fresh update.
             restart_update = true;
             pending->path = p;
-            pending->retransmits_left = config.retransmit.retransmits;
-            pending->timeout = config.retransmit.initial;
-            pending->first_sent = now;
-            pending->deadline = now + pending->timeout;
+            restart_update_schedule(now);
             out.push_back(SendDatagram{pending->bytes, pending->nat_t, p});
             out.push_back(ArmTimer{pending->deadline});
             return;

@@ -97,6 +97,7 @@ for c in $BENCH_CASES; do
             continue
         fi
         results+=("$(measure "(a) ikevpn")")
+        ikevpn_ctl status --json >"$LAB_DIR/ikevpn-status.json" 2>&1 || true  # drop counters, for LAB_KEEP=1
         ikevpn_ctl disconnect >/dev/null 2>&1 || true
         ikevpn_wait_exit 15 || ikevpn_stop
         ;;
