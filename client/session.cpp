@@ -5,6 +5,7 @@
 
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
+#include "client/old_path_listener.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/mobike.hpp"
 #include "core/session.hpp"
@@ -36,6 +37,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int socket_buffer_bytes = 4 << 20;
 constexpr std::uint16_t nat_t_port = 4500;
+constexpr auto path_settle_time = std::chrono::milliseconds(300);
 
 // "192.0.2.1:4500", "[2001:db8::1]:4500" (docs/status-json.md)
 std::string endpoint_text(const std::string& address, bool v6, std::uint16_t port) {
@@ -69,7 +71,7 @@ private:
     asio::awaitable<void> run_keepalives();
     // MOBIKE: the path of the NAT-T socket; a netlink change → move the socket → tell the core.
     core::Path current_path();
-    void check_path();
+    void check_path(bool settled = false);
     void path_changed(const core::PathChanged& changed);
     asio::awaitable<void> run_path_monitor();
 
@@ -93,8 +95,12 @@ private:
     std::optional<std::pair<std::string, std::string>> local_error_;  // code, message
     std::unique_ptr<platform::NetlinkMonitor> monitor_;
     std::optional<asio::posix::stream_descriptor> monitor_stream_;
+    OldPathListener old_path_{io_, [this](ByteView message, const core::Path& arrived_on) {
+        if (ike_) perform(ike_->on_datagram(message, Clock::now(), arrived_on));
+    }};
     std::deque<nlohmann::json> path_history_;  // the last switches, newest last
     bool reestablish_ = false;
+    std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
 };
 
 IpAddress Session::resolve_gateway() {
@@ -283,6 +289,8 @@ void Session::finish(const core::Closed& closed) {
     timer_.cancel();
     signals_.cancel();
     if (monitor_stream_) monitor_stream_->cancel();
+    old_path_.stop();
+    if (settle_timer_) settle_timer_->cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
         network_->teardown();
@@ -387,6 +395,8 @@ int Session::run() {
         try {
             monitor_ = std::make_unique<platform::NetlinkMonitor>();
             monitor_->ignore_table(platform::PolicyRouting{}.table);
+            platform::share_address(natt_socket_->native_handle());
+            old_path_.listen(current_path(), std::nullopt, platform::PolicyRouting{}.fwmark);
             asio::co_spawn(io_, run_path_monitor(), asio::detached);
         } catch (const std::exception& e) {
             events_.warning(std::string("MOBIKE: cannot watch the network (") + e.what() + "): the tunnel will not follow changes");
@@ -413,13 +423,24 @@ core::Path Session::current_path() {
 // After links, addresses or routes changed: where does a marked packet to the gateway leave now? If not
 // from where the NAT-T socket is, move the socket (same fd: the data path keeps its SAs and sequence
 // numbers) and let the core update the SAs at the gateway (MOBIKE).
-void Session::check_path() {
+void Session::check_path(bool settled) {
     if (!ike_ || ike_->closed()) return;
     const auto source = monitor_->source_for(gateway_, platform::PolicyRouting{}.fwmark);
     if (!source) return perform(ike_->on_path(std::nullopt, Clock::now()));
-    if (current_path().local.address != *source) {
+    if (const core::Path old = current_path(); old.local.address != *source) {
+        // Make before break: while the old path still has its address on an up link, a new one (a link that
+        // just came up) gets a moment to settle — its first packets are often lost to neighbour discovery.
+        if (!settled && monitor_->address_usable(old.local.address)) {
+            if (!settle_timer_) settle_timer_.emplace(io_);
+            settle_timer_->expires_after(path_settle_time);
+            settle_timer_->async_wait([this](std::error_code ec) {
+                if (!ec) check_path(true);
+            });
+            return;
+        }
         try {
             platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+            old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
         } catch (const std::exception& e) {
             events_.detail(std::string("cannot move to ") + source->to_string() + ": " + e.what());
             return perform(ike_->on_path(std::nullopt, Clock::now()));

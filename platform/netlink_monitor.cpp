@@ -25,9 +25,14 @@ constexpr std::uint32_t kUnusableSource = IFA_F_TENTATIVE | IFA_F_DEPRECATED | I
 
 IpAddress::Family family_of(int af) { return af == AF_INET6 ? IpAddress::Family::v6 : IpAddress::Family::v4; }
 
-// IFA_F_* flags of `address` on any interface (RTM_GETADDR dump on a socket of its own, so the monitor's
+struct AddressState {
+    std::uint32_t flags = 0;  // IFA_F_*
+    int ifindex = 0;
+};
+
+// Flags and interface of `address` (RTM_GETADDR dump on a socket of its own, so the monitor's
 // notification stream is not mixed with the dump); nullopt when the address is not configured.
-std::optional<std::uint32_t> address_flags(const IpAddress& address) {
+std::optional<AddressState> address_state(const IpAddress& address) {
     const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) throw_errno("open netlink socket for an address dump");
     struct Closer {
@@ -50,7 +55,7 @@ std::optional<std::uint32_t> address_flags(const IpAddress& address) {
     kernel.nl_family = AF_NETLINK;
     if (::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
         throw_errno("send netlink address dump");
-    std::optional<std::uint32_t> found;
+    std::optional<AddressState> found;
     std::vector<std::uint8_t> buffer(32 * 1024);
     for (bool done = false; !done;) {
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
@@ -67,7 +72,8 @@ std::optional<std::uint32_t> address_flags(const IpAddress& address) {
                 if (type == IFA_ADDRESS) peer = nl::attr_address(value, address.family());
                 if (type == IFA_FLAGS) flags = nl::attr_u32(value).value_or(flags);
             });
-            if (local.value_or(peer.value_or(IpAddress{})) == address && !found) found = flags;
+            if (local.value_or(peer.value_or(IpAddress{})) == address && !found)
+                found = AddressState{flags, int(info->ifa_index)};
         });
         if (!ok || n == 0) break;
     }
@@ -172,10 +178,21 @@ std::optional<IpAddress> NetlinkMonitor::source_for(const IpAddress& gateway, st
     }
     if (ignored_interface(lookup.ifindex)) return std::nullopt;
     if (!lookup.source.is_v4()) {
-        auto flags = address_flags(lookup.source);
-        if (!flags || (*flags & kUnusableSource)) return std::nullopt;
+        auto state = address_state(lookup.source);
+        if (!state || (state->flags & kUnusableSource)) return std::nullopt;
     }
     return lookup.source;
+}
+
+bool NetlinkMonitor::address_usable(const IpAddress& address) const {
+    try {
+        auto state = address_state(address);
+        if (!state || (state->flags & kUnusableSource)) return false;
+        Netlink netlink;
+        return netlink.link_info(state->ifindex).up;
+    } catch (const PlatformError&) {
+        return false;
+    }
 }
 
 }  // namespace ikevpn::platform

@@ -40,6 +40,10 @@ public:
     // there is no usable one. Blocking netlink round trips, a few per path change.
     std::optional<IpAddress> source_for(const IpAddress& gateway, std::optional<std::uint32_t> mark) const;
 
+    // Whether `address` is still configured, usable as a source (not tentative, deprecated or failed DAD)
+    // and on an interface that is up — i.e. the path from it may still work.
+    bool address_usable(const IpAddress& address) const;
+
     // Counters for tests and logs.
     std::uint64_t notifications() const { return notifications_; }
     std::uint64_t relevant() const { return relevant_; }

@@ -8,6 +8,8 @@
 #include "platform/udp_socket.hpp"
 #include "private_netns.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -127,4 +129,55 @@ TEST_CASE("a connected, marked UDP socket moves to the new source on the same fd
     sh("ip link set cell0 down");
     CHECK_THROWS_AS(reconnect_udp(fd, gateway, 4500), PlatformError);
     ::close(fd);
+}
+
+TEST_CASE("address_usable: configured, usable and on an up link") {
+    IKEVPN_REQUIRE_NETNS();
+    make_uplinks();
+    NetlinkMonitor monitor;
+    CHECK(monitor.address_usable(ip("192.0.2.10")));
+    CHECK_FALSE(monitor.address_usable(ip("192.0.2.99")));
+    sh("ip link set wifi0 down");
+    CHECK_FALSE(monitor.address_usable(ip("192.0.2.10")));  // IPv4 addresses stay on a down link
+    sh("ip -6 addr add 2001:db8:1::12/64 dev cell0 nodad preferred_lft 0");
+    CHECK_FALSE(monitor.address_usable(ip("2001:db8:1::12")));  // deprecated
+}
+
+namespace {
+// One datagram from `from` (bound to 127.0.0.x:from_port) to 127.0.0.1:`port`.
+void send_from(const char* from, std::uint16_t from_port, std::uint16_t port) {
+    const int fd = open_udp_listener(ip(from), from_port, mark, false);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(0x7f000001);
+    const char byte = 7;
+    ::sendto(fd, &byte, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    ::close(fd);
+}
+bool readable(int fd) {
+    char byte;
+    for (int i = 0; i < 100; ++i) {
+        if (::recv(fd, &byte, 1, MSG_DONTWAIT) == 1) return true;
+        ::usleep(1000);
+    }
+    return false;
+}
+}  // namespace
+
+TEST_CASE("a shared listener gets what does not come from the connected socket's peer") {
+    IKEVPN_REQUIRE_NETNS();
+    const int peer_port = 45000;
+    const int main_fd = open_udp_socket(IpAddress::Family::v4, mark, 0);
+    const auto [address, port] = reconnect_udp(main_fd, ip("127.0.0.1"), peer_port);
+    share_address(main_fd);
+    const int listener = open_udp_listener(address, port, mark, true);
+    send_from("127.0.0.1", peer_port, port);  // the "gateway": the connected socket
+    CHECK(readable(main_fd));
+    CHECK_FALSE(readable(listener));
+    send_from("127.0.0.3", peer_port, port);  // another address of the gateway: the listener
+    CHECK(readable(listener));
+    CHECK_FALSE(readable(main_fd));
+    ::close(listener);
+    ::close(main_fd);
 }
