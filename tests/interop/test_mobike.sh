@@ -55,6 +55,7 @@ lab_exec_host timeout --kill-after=5 150 socat -u "TCP-LISTEN:5001,bind=$LAB_HOS
     2>"$LAB_DIR/recv.err" </dev/null &
 recv_pid=$!
 sleep 0.5
+# shellcheck disable=SC2016  # the loop is for the inner bash, which gets the file as $1
 lab_exec_client timeout --kill-after=5 150 bash -c \
     'for ((i = 0; i < 96; i++)); do dd if="$1" bs=64k skip=$i count=1 status=none; sleep 0.4; done' _ "$src" |
     lab_exec_client socat -u STDIN "TCP:$LAB_HOST_IP:5001,connect-timeout=10" 2>"$LAB_DIR/send.err" &
