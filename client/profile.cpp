@@ -400,8 +400,7 @@ void ProfileReader::read_network(const json& doc, Profile& p) const {
         p.routes.push_back(*prefix);
     }
     if (doc.contains("dns")) p.dns = get_bool(doc["dns"], "dns");
-    if (doc.contains("mobike") && (p.mobike = get_bool(doc["mobike"], "mobike")))
-        unsupported("mobike", "MOBIKE", "set it to false");
+    if (doc.contains("mobike")) p.mobike = get_bool(doc["mobike"], "mobike");
     if (doc.contains("encap")) {
         const auto encap = get_string(doc["encap"], "encap");
         if (encap == "tcp" || encap == "auto") unsupported("encap", "'" + encap + "'", "use \"udp\"");

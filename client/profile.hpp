@@ -65,7 +65,7 @@ struct Profile {
     bool virtual_ip = true;      // only true is supported yet
     std::vector<IpPrefix> routes;  // default 0.0.0.0/0
     bool dns = false;            // apply the gateway's DNS servers to the host (platform/dns_config.hpp)
-    bool mobike = false;         // only false is supported yet
+    bool mobike = false;         // MOBIKE (RFC 4555): follow network changes instead of losing the tunnel
     Encapsulation encap = Encapsulation::udp;
     // "nat_keepalive": seconds between NAT-T keepalives (RFC 3948 §2.3, §4) on an otherwise idle UDP 4500
     // path, 0..3600; 0 disables them. 20 s stays below the shortest UDP mapping timeouts seen in NATs.

@@ -7,9 +7,13 @@
 #include "client/data_path.hpp"
 #include "client/host_integration.hpp"
 #include "client/log_describe.hpp"
+#include "client/old_path_listener.hpp"
 #include "core/crypto/crypto.hpp"
+#include "core/mobike.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
+#include "platform/netlink_monitor.hpp"
+#include "platform/udp_reconnect.hpp"
 #include "platform/platform_error.hpp"
 #include "platform/tun_device.hpp"
 #include "platform/udp_socket.hpp"
@@ -17,6 +21,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
@@ -26,6 +31,8 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <deque>
+#include <unistd.h>
 
 namespace ikevpn::client {
 namespace {
@@ -33,6 +40,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int socket_buffer_bytes = 4 << 20;
 constexpr std::uint16_t nat_t_port = 4500;
+constexpr auto path_settle_time = std::chrono::milliseconds(300);
 
 // "192.0.2.1:4500", "[2001:db8::1]:4500" (docs/status-json.md)
 std::string endpoint_text(const std::string& address, bool v6, std::uint16_t port) {
@@ -49,6 +57,8 @@ public:
           timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP) {}  // SIGHUP: the terminal closed
 
     int run();
+    // The tunnel ended because the network changed and the gateway has no MOBIKE: connect again.
+    bool reestablish() const { return reestablish_; }
 
 private:
     IpAddress resolve_gateway();
@@ -65,6 +75,11 @@ private:
     asio::awaitable<void> run_ike_receiver();
     asio::awaitable<void> run_keepalives();
     asio::awaitable<void> run_rekey_monitor();
+    // MOBIKE: the path of the NAT-T socket; a netlink change → move the socket → tell the core.
+    core::Path current_path();
+    void check_path(bool settled = false);
+    void path_changed(const core::PathChanged& changed);
+    asio::awaitable<void> run_path_monitor();
 
     const Profile& profile_;
     const ConnectOptions& options_;
@@ -86,6 +101,14 @@ private:
     int exit_code_ = 1;
     bool connected_ = false;
     std::optional<std::pair<std::string, std::string>> local_error_;  // code, message
+    std::unique_ptr<platform::NetlinkMonitor> monitor_;
+    std::optional<asio::posix::stream_descriptor> monitor_stream_;
+    OldPathListener old_path_{io_, [this](ByteView message, const core::Path& arrived_on) {
+        if (ike_) perform(ike_->on_datagram(message, Clock::now(), arrived_on));
+    }};
+    std::deque<nlohmann::json> path_history_;  // the last switches, newest last
+    bool reestablish_ = false;
+    std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
 };
 
 IpAddress Session::resolve_gateway() {
@@ -133,6 +156,7 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.ike_lifetime = std::chrono::seconds(profile_.rekey.ike_seconds);
     c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
+    c.mobike = profile_.mobike;
     return c;
 }
 
@@ -174,6 +198,11 @@ nlohmann::json Session::status() const {
         }
     }
     if (data_path_) j["data_path"] = data_path_->offload_status();
+    j["mobike"] = info.mobike;
+    j["gateway_addresses"] = nlohmann::json::array();
+    for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
+    j["path_history"] = nlohmann::json::array();
+    for (const auto& h : path_history_) j["path_history"].push_back(h);
     return j;
 }
 
@@ -197,7 +226,7 @@ void Session::perform(core::Actions actions) {
 
 void Session::receive(ByteView message) {
     if (events_.log().enabled(LogLevel::trace)) events_.trace(describe_datagram(message, false));
-    perform(ike_->on_datagram(message, Clock::now()));
+    perform(ike_->on_datagram(message, Clock::now(), current_path()));
 }
 
 void Session::perform_one(core::Action& action) {
@@ -206,6 +235,14 @@ void Session::perform_one(core::Action& action) {
             using T = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<T, core::SendDatagram>) {
                 std::error_code ec;
+                // MOBIKE names the path; the socket normally is there already (check_path moved it).
+                if (a.path && a.nat_t && current_path().local.address != a.path->local.address) {
+                    try {
+                        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+                    } catch (const std::exception& e) {
+                        events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
+                    }
+                }
                 if (a.nat_t) {
                     Bytes framed(4, 0);  // non-ESP marker (RFC 3948 §2.2)
                     append(framed, a.message);
@@ -244,6 +281,8 @@ void Session::perform_one(core::Action& action) {
             } else if constexpr (std::is_same_v<T, core::IkeRekeyed>) {
                 events_.emit({{"event", "rekeyed"}, {"sa", "ike"}, {"spi_i", a.spi_i}, {"spi_r", a.spi_r},
                               {"initiator", a.by_us ? "client" : "gateway"}});
+            } else if constexpr (std::is_same_v<T, core::PathChanged>) {
+                path_changed(a);
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }
@@ -281,6 +320,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
         if (profile_.tun.offload && !tun.offload()) events_.warning("the kernel refused TUN offloads; running without");
         network_ = std::make_unique<platform::LinuxNetworkBuilder>();
         network_->set_tun(tun.ifindex(), tun.name(), tun_mtu());
+        if (monitor_) monitor_->ignore_interface(tun.ifindex());  // our own device never is a path
         // Each family's routes leave with that family's virtual IP as source (host prefixes on the TUN).
         if (config.virtual_ip) network_->add_address(*config.virtual_ip, 32);
         if (config.virtual_ip6) network_->add_address(*config.virtual_ip6, 128);
@@ -328,10 +368,22 @@ void Session::finish(const core::Closed& closed) {
     timer_.cancel();
     rekey_poll_.cancel();
     signals_.cancel();
+    if (monitor_stream_) monitor_stream_->cancel();
+    old_path_.stop();
+    if (settle_timer_) settle_timer_->cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
+    }
+    if (closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
+        !ike_->info().mobike) {
+        reestablish_ = true;
+        events_.progress(closed.reason + ": re-establishing the tunnel");
+        events_.emit({{"event", "reconnecting"}, {"reason", closed.reason}});
+        control_.reset();
+        io_.stop();
+        return;
     }
     if (host_) host_->release();  // DNS, kill switch, state file: after the routes are gone
     std::string reason = closed.reason;
@@ -443,16 +495,107 @@ int Session::run() {
     asio::co_spawn(io_, run_ike_receiver(), asio::detached);
     asio::co_spawn(io_, run_keepalives(), asio::detached);
     asio::co_spawn(io_, run_rekey_monitor(), asio::detached);
+    if (profile_.mobike) {
+        try {
+            monitor_ = std::make_unique<platform::NetlinkMonitor>();
+            monitor_->ignore_table(platform::PolicyRouting{}.table);
+            platform::share_address(natt_socket_->native_handle());
+            old_path_.listen(current_path(), std::nullopt, platform::PolicyRouting{}.fwmark);
+            asio::co_spawn(io_, run_path_monitor(), asio::detached);
+        } catch (const std::exception& e) {
+            events_.warning(std::string("MOBIKE: cannot watch the network (") + e.what() + "): the tunnel will not follow changes");
+            monitor_.reset();
+        }
+    }
+    perform(ike_->on_path(current_path(), Clock::now()));
     perform(ike_->start(Clock::now()));
     io_.run();
     return exit_code_;
 }
 
+core::Path Session::current_path() {
+    core::Path path;
+    path.remote = {gateway_, nat_t_port};
+    try {
+        auto [address, port] = platform::local_endpoint(natt_socket_->native_handle());
+        path.local = {address, port};
+    } catch (const std::exception&) {
+    }
+    return path;
+}
+
+// After links, addresses or routes changed: where does a marked packet to the gateway leave now? If not
+// from where the NAT-T socket is, move the socket (same fd: the data path keeps its SAs and sequence
+// numbers) and let the core update the SAs at the gateway (MOBIKE).
+void Session::check_path(bool settled) {
+    if (!ike_ || ike_->closed()) return;
+    const auto source = monitor_->source_for(gateway_, platform::PolicyRouting{}.fwmark);
+    if (!source) return perform(ike_->on_path(std::nullopt, Clock::now()));
+    if (const core::Path old = current_path(); old.local.address != *source) {
+        // Make before break: while the old path still has its address on an up link, a new one (a link that
+        // just came up) gets a moment to settle — its first packets are often lost to neighbour discovery.
+        if (!settled && monitor_->address_usable(old.local.address)) {
+            if (!settle_timer_) settle_timer_.emplace(io_);
+            settle_timer_->expires_after(path_settle_time);
+            settle_timer_->async_wait([this](std::error_code ec) {
+                if (!ec) check_path(true);
+            });
+            return;
+        }
+        try {
+            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+            old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+        } catch (const std::exception& e) {
+            events_.detail(std::string("cannot move to ") + source->to_string() + ": " + e.what());
+            return perform(ike_->on_path(std::nullopt, Clock::now()));
+        }
+    }
+    perform(ike_->on_path(current_path(), Clock::now()));
+}
+
+void Session::path_changed(const core::PathChanged& changed) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(changed.handover).count();
+    nlohmann::json event = {{"event", "path_changed"},
+                            {"old_local", changed.old_path ? nlohmann::json(core::endpoint_text(changed.old_path->local))
+                                                           : nlohmann::json(nullptr)},
+                            {"new_local", core::endpoint_text(changed.new_path.local)},
+                            {"remote", core::endpoint_text(changed.new_path.remote)},
+                            {"nat", changed.nat_local},
+                            {"handover_ms", ms}};
+    events_.emit(event);
+    event.erase("event");
+    event["seconds_since_start"] = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
+    path_history_.push_back(std::move(event));
+    if (path_history_.size() > 8) path_history_.pop_front();
+}
+
+// Netlink notifications come in bursts (a link going down drops its addresses and routes one message at a
+// time); a short settling delay turns a burst into one path check.
+asio::awaitable<void> Session::run_path_monitor() {
+    monitor_stream_.emplace(io_, ::dup(monitor_->fd()));
+    asio::steady_timer settle(io_);
+    while (ike_ && !ike_->closed()) {
+        std::error_code ec;
+        co_await monitor_stream_->async_wait(asio::posix::stream_descriptor::wait_read,
+                                             asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+        if (!monitor_->drain()) continue;
+        settle.expires_after(std::chrono::milliseconds(10));
+        co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        monitor_->drain();
+        check_path();
+    }
+}
+
 }  // namespace
 
 int run_connect(const Profile& profile, const ConnectOptions& options, EventSink& events) {
-    Session session(profile, options, events);
-    return session.run();
+    // A gateway without MOBIKE cannot follow a network change: a new IKE SA from the new path is the fallback.
+    for (;;) {
+        Session session(profile, options, events);
+        const int status = session.run();
+        if (!session.reestablish()) return status;
+    }
 }
 
 }  // namespace ikevpn::client

@@ -47,6 +47,20 @@ void line(std::string& out, const std::string& label, const std::string& value) 
     out += "  " + label + ": " + value + "\n";
 }
 
+// MOBIKE: whether it is on, and the last path switches ("192.0.2.10:40001 -> 192.0.2.20:40002 in 42 ms").
+void format_mobike(std::string& out, const json& s) {
+    if (!field(s, "mobike").is_boolean()) return;
+    line(out, "mobike", field(s, "mobike") == true ? "yes" : "no");
+    const auto& history = field(s, "path_history");
+    if (!history.is_array()) return;
+    for (const auto& h : history) {
+        std::string ms = "?";
+        if (const auto n = count(h, "handover_ms")) ms = std::to_string(*n);
+        line(out, "path switch", text(h, "old_local", "?") + " -> " + text(h, "new_local") + " in " + ms + " ms" +
+                                     (field(h, "nat") == true ? " (behind NAT)" : ""));
+    }
+}
+
 void format_connection(std::string& out, const json& s) {
     out += "connection: " + text(s, "profile") + "\n";
     line(out, "state", text(s, "state"));
@@ -59,6 +73,7 @@ void format_connection(std::string& out, const json& s) {
     if (field(s, "virtual_ip6").is_string()) line(out, "virtual ipv6", text(s, "virtual_ip6"));
     const auto dns = join(field(s, "dns"));
     line(out, "dns offered", dns.empty() ? "none" : dns + " (not applied)");
+    format_mobike(out, s);
 }
 
 void format_ike_sa(std::string& out, const json& ike) {

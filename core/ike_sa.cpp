@@ -76,6 +76,7 @@ std::string notify_name(std::uint16_t type) {
         {35, "NO_ADDITIONAL_SAS"}, {36, "INTERNAL_ADDRESS_FAILURE"}, {37, "FAILED_CP_REQUIRED"},
         {38, "TS_UNACCEPTABLE"}, {39, "INVALID_SELECTORS"}, {43, "TEMPORARY_FAILURE"},
         {44, "CHILD_SA_NOT_FOUND"},
+        {40, "UNACCEPTABLE_ADDRESSES"}, {41, "UNEXPECTED_NAT_DETECTED"},
     };
     for (const auto& n : names)
         if (n.type == type) return n.name;
@@ -121,6 +122,7 @@ const char* error_code_name(CloseCode code) {
     case CloseCode::gateway_deleted: return "GATEWAY_DELETED";
     case CloseCode::cert_invalid: return "CERT_INVALID";
     case CloseCode::id_mismatch: return "ID_MISMATCH";
+    case CloseCode::path_lost: return "PATH_LOST";
     }
     return "PROTOCOL_ERROR";
 }

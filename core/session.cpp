@@ -13,6 +13,7 @@
 #include "core/ike_rekey.hpp"
 #include "core/ike_rekey_initiator.hpp"
 #include "core/ike_sa.hpp"
+#include "core/mobike.hpp"
 #include "core/message/rules.hpp"
 
 #include <algorithm>
@@ -38,6 +39,8 @@ struct PendingRequest {
     TimePoint deadline{};
     TimePoint first_sent{};
     bool on_old_sa = false;  // our Delete of the IKE SA we rekeyed: sent with its keys and message IDs
+    std::optional<Path> path;    // MOBIKE: where the request (and its retransmissions) leaves
+    bool mobike_update = false;  // an UPDATE_SA_ADDRESSES request
 };
 
 // Requests of our own after IKE_AUTH, one at a time (window size 1, RFC 7296 §2.3).
@@ -66,7 +69,7 @@ struct PeerRequests {
 
 struct IkeSession::State {
     State(SessionConfig c, crypto::RandomSource& r) : config(std::move(c)), random(r), init(config, random),
-                                                      child_task(config, random) {}
+                                                      child_task(config, random), mobike(config, random) {}
     SessionConfig config;
     crypto::RandomSource& random;
     Phase phase = Phase::idle;
@@ -96,15 +99,25 @@ struct IkeSession::State {
     std::optional<PeerRekey> collision;
     bool rekey_target_deleted = false;  // the gateway deleted the pair we are rekeying (§2.25.1)
     std::optional<TimePoint> armed;     // what the driver's timer is set to
+    // MOBIKE (core/mobike.hpp): the path the SAs use, the newest one the driver reported, the path the
+    // in-flight update's NAT detection was built for, and the waiting for a path.
+    MobikeTask mobike;
+    std::optional<Path> path, newest, update_built_for, refused_path;
+    std::optional<Path> arrival;  // where the datagram being handled came in, when the driver said so
+    bool restart_update = false;
+    unsigned cookie_failures = 0;
+    std::optional<TimePoint> roam_started, no_path_since;
+    std::optional<Path> roam_from;  // the path before the move in progress
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
-                      unsigned retransmits) {
+                      unsigned retransmits, std::optional<Path> on_path = std::nullopt) {
         PendingRequest r;
         r.bytes = std::move(bytes);
         r.nat_t = nat_t;
         r.message_id = next_message_id++;
         r.exchange = exchange;
         r.retransmits_left = retransmits;
+        r.path = on_path;
         arm_request(out, std::move(r), now);
     }
 
@@ -112,7 +125,7 @@ struct IkeSession::State {
         r.timeout = config.retransmit.initial;
         r.first_sent = now;
         r.deadline = now + r.timeout;
-        out.push_back(SendDatagram{r.bytes, r.nat_t});
+        out.push_back(SendDatagram{r.bytes, r.nat_t, r.path});
         out.push_back(ArmTimer{r.deadline});
         pending = std::move(r);
     }
@@ -142,6 +155,7 @@ struct IkeSession::State {
         if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
         build_config_request(config, inner);
         child_task.build(inner);
+        mobike.build_auth(inner);
         phase = Phase::auth_sent;
         out.push_back(Progress{"authenticating as '" + config.local_id + "' with " +
                                (config.private_key ? "a certificate" : "a pre-shared key")});
@@ -209,6 +223,10 @@ struct IkeSession::State {
             return delete_then_close(out, {CloseCode::ts_unacceptable, "no remote network of an assigned address family"},
                                      now);
         phase = Phase::established;
+        mobike.process_auth(inner);
+        newest = path;
+        if (config.mobike && !mobike.negotiated())
+            out.push_back(Progress{"the gateway does not support MOBIKE: a change of network will end the tunnel"});
         out.push_back(CancelTimer{});
         installed = {child};
         schedule_child_rekey(now);
@@ -225,6 +243,7 @@ struct IkeSession::State {
         if (!inner) return;  // forged or corrupted: drop, the retransmission timer keeps running
         if (phase == Phase::auth_sent) return on_auth_response(out, m.payloads, *inner, now);
         if (phase == Phase::deleting) return finish(out, close_reason);
+        if (pending->mobike_update) return on_update_response(out, *inner, now);
         pending.reset();
         out.push_back(CancelTimer{});
         if (child_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)
@@ -462,7 +481,10 @@ struct IkeSession::State {
     void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now) {
         // While a request of ours is outstanding the IKE SA must stay put: the gateway tries again later
         // (RFC 7296 §2.25.2; for a collision with our own IKE SA rekey this avoids redundant IKE SAs).
-        if (pending || child_rekey || ike_rekey) {
+        // The exception is a MOBIKE update: it is redone on the new IKE SA (see below), and refusing would
+        // hold back the rekey a gateway with userspace ESP starts right after a move.
+        const bool update_pending = pending && pending->mobike_update;
+        if ((pending && !update_pending) || child_rekey || ike_rekey) {
             respond(out, id, msg::ExchangeType::create_child_sa, {msg::make_notify(msg::NotifyType::temporary_failure)});
             return;
         }
@@ -476,11 +498,14 @@ struct IkeSession::State {
         sa = std::move(*answer.new_sa);
         peer = {};
         next_message_id = 0;
+        const bool update_abandoned = pending && pending->mobike_update;
         pending.reset();
         out.push_back(CancelTimer{});
         schedule_ike_rekey(now);
         out.push_back(IkeRekeyed{hex(sa.spi_i), hex(sa.spi_r), false});
         out.push_back(Progress{"the gateway rekeyed the IKE SA: new SPIs " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
+        // A path update in flight went with the old IKE SA: the move is still needed, on the new one.
+        if (update_abandoned && newest) send_update(out, *newest, now);
     }
 
     // The old IKE SA only sees the gateway's Delete of it (and perhaps a liveness check) before it goes.
@@ -560,7 +585,118 @@ struct IkeSession::State {
             return finish(out, {CloseCode::gateway_deleted, "the gateway deleted the IKE SA"});
         }
         if (!deletes.esp_spis.empty()) return on_child_deletes(out, id, deletes.esp_spis, now);
-        respond(out, id, m.header.exchange, {});  // liveness check (RFC 7296 §1.4) or a notification
+        std::vector<msg::Payload> response;  // liveness check (RFC 7296 §1.4) or a notification
+        mobike.answer_peer_request(*inner, response);
+        respond(out, id, m.header.exchange, response);
+    }
+
+    // --- MOBIKE path changes (core/mobike.hpp has the rules) ---
+
+    bool roaming() const {
+        return phase == Phase::established && (no_path_since || (pending && pending->mobike_update));
+    }
+
+    void send_update(Actions& out, const Path& p, TimePoint now) {
+        update_built_for = p;
+        send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, mobike.build_update(sa, p)),
+                     msg::ExchangeType::informational, true, now, config.retransmit.retransmits, p);
+        pending->mobike_update = true;
+        restart_update_schedule(now);
+        out.back() = ArmTimer{pending->deadline};
+    }
+
+    // A new path often drops its first packets (neighbour discovery, a link still coming up): the update
+    // is retried sooner than other requests, with two more tries so the whole schedule stays as long.
+    void restart_update_schedule(TimePoint now) {
+        pending->retransmits_left = config.retransmit.retransmits + 2;
+        pending->timeout = std::min<Duration>(config.retransmit.initial, update_first_retransmit);
+        pending->first_sent = now;
+        pending->deadline = now + pending->timeout;
+    }
+
+    // No route to the gateway: stay quiet, count nothing, give up only after no_path_limit.
+    void wait_for_path(Actions& out, TimePoint now, const std::string& why) {
+        if (!no_path_since) {
+            no_path_since = now;
+            if (!roam_started) roam_started = now, roam_from = path;
+            const auto limit = std::chrono::duration_cast<std::chrono::seconds>(config.no_path_limit).count();
+            out.push_back(Progress{why + ": waiting up to " + std::to_string(limit) + " s for a path"});
+        }
+        out.push_back(ArmTimer{*no_path_since + config.no_path_limit});
+    }
+
+    void on_path(Actions& out, std::optional<Path> p, TimePoint now) {
+        if (phase == Phase::idle || phase == Phase::init_sent || phase == Phase::auth_sent) {
+            if (p) path = p;  // where the tunnel starts from
+            return;
+        }
+        if (phase != Phase::established) return;
+        if (!p) {
+            newest.reset();
+            return wait_for_path(out, now, "no path to the gateway " + config.gateway.to_string());
+        }
+        if (*p == refused_path || (!no_path_since && p == newest)) return;  // nothing new
+        newest = p;
+        const bool was_waiting = no_path_since.has_value();
+        no_path_since.reset();
+        if (was_waiting) roam_started = now;  // the handover is timed from when a path is usable again
+        if (!mobike.negotiated()) {
+            if (p == path) return;
+            const std::string from = path ? endpoint_text(path->local) : std::string("?");
+            return delete_then_close(out, {CloseCode::path_lost, "the local address changed from " + from + " to " +
+                                                                     endpoint_text(p->local) +
+                                                                     " and the gateway does not support MOBIKE"},
+                                     now);
+        }
+        if (!roam_started) roam_started = now, roam_from = path;
+        if (pending) {
+            // RFC 4555 §3.5: the gateway takes the new addresses from the IP header, so the request in flight
+            // goes out again at once from the newest path; its answer is followed by a fresh update.
+            restart_update = true;
+            pending->path = p;
+            restart_update_schedule(now);
+            out.push_back(SendDatagram{pending->bytes, pending->nat_t, p});
+            out.push_back(ArmTimer{pending->deadline});
+            return;
+        }
+        if (p == path && !was_waiting) return;
+        send_update(out, *p, now);
+    }
+
+    void on_update_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now) {
+        const Path sent_on = pending->path.value_or(*update_built_for);
+        pending.reset();
+        out.push_back(CancelTimer{});
+        const Path arrived = arrival.value_or(sent_on);
+        const auto r = mobike.process_update_response(sa, inner, arrived);
+        switch (r.outcome) {
+        case MobikeTask::Outcome::cookie_mismatch:
+            if (++cookie_failures >= 3)
+                return finish(out, {CloseCode::protocol_error, "the gateway's answers to UPDATE_SA_ADDRESSES failed the "
+                                                               "COOKIE2 return routability check 3 times"});
+            out.push_back(Progress{"the answer to UPDATE_SA_ADDRESSES echoed a wrong COOKIE2: ignored, asking again"});
+            return send_update(out, newest.value_or(sent_on), now);
+        case MobikeTask::Outcome::refused:
+            refused_path = sent_on;
+            return wait_for_path(out, now, r.reason);
+        case MobikeTask::Outcome::failed:
+            return delete_then_close(out, {CloseCode::protocol_error, r.reason}, now);
+        case MobikeTask::Outcome::moved:
+            break;
+        }
+        cookie_failures = 0;
+        refused_path.reset();
+        path = arrived;
+        sa.nat_remote = r.nat_remote;
+        if (restart_update && newest && newest != update_built_for) {
+            restart_update = false;
+            return send_update(out, *newest, now);  // confirm the newest path with its own NAT detection
+        }
+        restart_update = false;
+        out.push_back(PathChanged{roam_from, arrived, now - roam_started.value_or(now), r.nat_local});
+        out.push_back(Progress{"MOBIKE: the SAs moved to " + endpoint_text(arrived.local) + " -> " +
+                               endpoint_text(arrived.remote) + (r.nat_local ? " (behind a NAT)" : "")});
+        roam_started.reset();
     }
 };
 
@@ -605,8 +741,32 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     return out;
 }
 
+Actions IkeSession::on_datagram(ByteView datagram, TimePoint now, const Path& arrived_on) {
+    s_->arrival = arrived_on;
+    Actions out = on_datagram(datagram, now);
+    s_->arrival.reset();
+    return out;
+}
+
+Actions IkeSession::on_path(std::optional<Path> path, TimePoint now) {
+    Actions out;
+    s_->on_path(out, std::move(path), now);
+    return out;
+}
+
 Actions IkeSession::on_timer(TimePoint now) {
     Actions out;
+    if (s_->phase == Phase::established && s_->no_path_since) {
+        // Without a path nothing is retransmitted and nothing counts against the budget (core/mobike.hpp).
+        if (now < *s_->no_path_since + s_->config.no_path_limit) {
+            out.push_back(ArmTimer{*s_->no_path_since + s_->config.no_path_limit});
+            return out;
+        }
+        const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - *s_->no_path_since).count();
+        s_->finish(out, {CloseCode::path_lost, "no usable path to the gateway " + s_->config.gateway.to_string() +
+                                                   " for " + std::to_string(waited) + " s"});
+        return out;
+    }
     auto& p = s_->pending;
     if (p && now >= p->deadline && p->retransmits_left == 0) {
         const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - p->first_sent).count();
@@ -622,7 +782,7 @@ Actions IkeSession::on_timer(TimePoint now) {
         --p->retransmits_left;
         p->timeout *= s_->config.retransmit.factor;
         p->deadline = now + p->timeout;
-        out.push_back(SendDatagram{p->bytes, p->nat_t});
+        out.push_back(SendDatagram{p->bytes, p->nat_t, p->path});
     }
     if (s_->phase == Phase::established) {
         if (s_->child_rekey_at && now >= *s_->child_rekey_at) {
@@ -673,7 +833,7 @@ Actions IkeSession::rekey_ike(TimePoint now) {
 IkeSaInfo IkeSession::info() const {
     IkeSaInfo i;
     switch (s_->phase) {
-    case Phase::established: i.state = "connected"; break;
+    case Phase::established: i.state = s_->roaming() ? "roaming" : "connected"; break;
     case Phase::deleting: i.state = "disconnecting"; break;
     case Phase::closed: i.state = "closed"; break;
     default: i.state = "connecting";
@@ -691,6 +851,9 @@ IkeSaInfo IkeSession::info() const {
     i.nat_remote = s_->sa.nat_remote;
     i.rekey_at = s_->ike_rekey_at;
     if (s_->child_rekey_at) i.child_rekeys.push_back({s_->child.spi_in, *s_->child_rekey_at});
+    i.mobike = s_->mobike.negotiated();
+    i.path = s_->path;
+    i.gateway_addresses = s_->mobike.gateway_addresses();
     return i;
 }
 

@@ -61,6 +61,10 @@ struct SessionConfig {
     std::uint16_t ike_port = 500;
     RetransmitPolicy retransmit;
     RekeyPolicy rekey;
+    // MOBIKE (RFC 4555): offered in IKE_AUTH; with it a path change moves the SAs instead of ending them.
+    bool mobike = false;
+    // How long the tunnel waits, silently, for any path to the gateway before it gives up (core/mobike.hpp).
+    Duration no_path_limit = std::chrono::seconds(120);
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
@@ -69,12 +73,28 @@ enum class CloseCode {
     failed_cp_required, protocol_error, gateway_deleted,
     cert_invalid,  // the gateway's certificate is missing, malformed, untrusted, expired or unfit for signing
     id_mismatch,   // the gateway's IDr is not remote_id, or its certificate does not hold that identity
+    path_lost,  // no usable path to the gateway (long enough), or it moved and MOBIKE is not available
 };
 const char* error_code_name(CloseCode code);
+
+// One end of a UDP path; port 0 = whatever the socket has.
+struct Endpoint {
+    IpAddress address;
+    std::uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
+};
+// The outer addresses IKE and ESP use: ours and the gateway's.
+struct Path {
+    Endpoint local, remote;
+    bool operator==(const Path&) const = default;
+};
 
 struct SendDatagram {
     Bytes message;
     bool nat_t = false;  // send to the gateway's port 4500 with the non-ESP marker (RFC 3948 §2.2)
+    // MOBIKE: the path this datagram must leave on (none = the current one). The driver moves its socket
+    // when the path differs from where it is.
+    std::optional<Path> path = std::nullopt;
 };
 // The session's one timer (retransmission or the next rekey, whichever is earliest); replaces any earlier one.
 struct ArmTimer { TimePoint at; };
@@ -107,14 +127,22 @@ struct IkeRekeyed {  // the IKE SA was rekeyed (new SPIs, hex)
     std::string spi_i, spi_r;
     bool by_us = false;  // we started it (else the gateway did)
 };
+// MOBIKE moved the IKE SA and every CHILD SA to `new_path` (the gateway confirmed UPDATE_SA_ADDRESSES).
+// handover: from the first path event of this move to the confirmation.
+struct PathChanged {
+    std::optional<Path> old_path;
+    Path new_path;
+    Duration handover{};
+    bool nat_local = false;  // a NAT between us and the gateway on the new path (from its NAT_DETECTION_*)
+};
 
 using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
-                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed>;
+                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged>;
 using Actions = std::vector<Action>;
 
 // What `ikevpn status` shows about the IKE SA.
 struct IkeSaInfo {
-    std::string state;  // "connecting", "connected", "disconnecting", "closed"
+    std::string state;  // "connecting", "connected", "roaming", "disconnecting", "closed"
     std::string spi_i, spi_r;  // hex
     std::string encryption, prf, dh;
     std::optional<TimePoint> established_at;
@@ -122,6 +150,10 @@ struct IkeSaInfo {
     std::optional<TimePoint> rekey_at;  // when we rekey the IKE SA (lifetime), if scheduled
     struct ChildRekey { std::uint32_t spi_in = 0; TimePoint at{}; };
     std::vector<ChildRekey> child_rekeys;  // scheduled CHILD SA rekeys, by our inbound SPI
+    // MOBIKE: negotiated; the path the SAs use; the gateway's other addresses (ADDITIONAL_IP*_ADDRESS).
+    bool mobike = false;
+    std::optional<Path> path;
+    std::vector<IpAddress> gateway_addresses;
 };
 
 class IkeSession {
@@ -134,6 +166,12 @@ public:
     Actions start(TimePoint now);
     // An IKE message from the gateway (marker already stripped).
     Actions on_datagram(ByteView message, TimePoint now);
+    // The same, with the path it arrived on (our address and port, the gateway's).
+    Actions on_datagram(ByteView message, TimePoint now, const Path& arrived_on);
+    // The path to the gateway now: where the driver's socket sends from and to after a change of links,
+    // addresses or routes; nullopt when no route reaches the gateway. Before the tunnel is up it is only
+    // recorded; afterwards a change starts a MOBIKE update (RFC 4555 §3.5) — see core/mobike.hpp.
+    Actions on_path(std::optional<Path> path, TimePoint now);
     Actions on_timer(TimePoint now);
     // Disconnect: an established SA is deleted with INFORMATIONAL (RFC 7296 §1.4.1), then Closed.
     Actions close(TimePoint now);

@@ -72,11 +72,15 @@ enum class NotifyType : std::uint16_t {
     authentication_failed = 24, single_pair_required = 34, no_additional_sas = 35,
     internal_address_failure = 36, failed_cp_required = 37, ts_unacceptable = 38, invalid_selectors = 39,
     temporary_failure = 43, child_sa_not_found = 44,
+    unacceptable_addresses = 40, unexpected_nat_detected = 41,  // RFC 4555 §4.2.4
     initial_contact = 16384, set_window_size = 16385, additional_ts_possible = 16386,
     ipcomp_supported = 16387, nat_detection_source_ip = 16388, nat_detection_destination_ip = 16389,
     cookie = 16390, use_transport_mode = 16391, rekey_sa = 16393, esp_tfc_padding_not_supported = 16394,
     non_first_fragments_also = 16395, mobike_supported = 16396, fragmentation_supported = 16430,
     signature_hash_algorithms = 16431,
+    // MOBIKE (RFC 4555 §4.2)
+    additional_ip4_address = 16397, additional_ip6_address = 16398, no_additional_addresses = 16399,
+    update_sa_addresses = 16400, cookie2 = 16401, no_nats_allowed = 16402,
 };
 // Types below 16384 report errors (RFC 7296 §3.10.1).
 inline bool is_error_notify(std::uint16_t type) { return type < 16384; }

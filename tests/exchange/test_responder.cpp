@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/certificate_auth.hpp"
+#include "core/crypto/nat_detection.hpp"
 #include "core/identity.hpp"
 #include "core/proposal.hpp"
 #include "core/sk_payload.hpp"
@@ -176,6 +177,15 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     };
     if (options_.key) add_own_auth(id_r, out);
     add_network_payloads(*inner, out);
+    if (options_.mobike && msg::find_notify(*inner, msg::NotifyType::mobike_supported)) {
+        out.push_back(msg::make_notify(msg::NotifyType::mobike_supported));
+        for (const auto& text : options_.additional_addresses) {
+            const auto a = *IpAddress::parse(text);
+            out.push_back(msg::make_notify(a.is_v4() ? msg::NotifyType::additional_ip4_address
+                                                     : msg::NotifyType::additional_ip6_address,
+                                           Bytes(a.bytes().begin(), a.bytes().end())));
+        }
+    }
     return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
 }
 
@@ -234,6 +244,8 @@ Bytes TestResponder::handle_informational(const msg::Message& m, ByteView raw) {
                 deleted_esp_spis.push_back(std::uint32_t(spi[0]) << 24 | std::uint32_t(spi[1]) << 16 |
                                            std::uint32_t(spi[2]) << 8 | spi[3]);
     }
+    if (msg::find_notify(*inner, msg::NotifyType::update_sa_addresses))
+        return protect(msg::ExchangeType::informational, true, m.header.message_id, answer_update(*inner));
     return protect(msg::ExchangeType::informational, true, m.header.message_id, {});
 }
 
@@ -344,6 +356,26 @@ Bytes TestResponder::answer_ike_rekey(std::uint32_t id, const std::vector<msg::P
     last_response_.clear();
     ++ike_rekeys;
     return reply;
+}
+
+std::vector<msg::Payload> TestResponder::answer_update(const std::vector<msg::Payload>& request) {
+    ++updates_seen;
+    if (options_.refuse_update) return {msg::make_notify(msg::NotifyType(*options_.refuse_update))};
+    updated_source = seen_path.local;
+    std::vector<msg::Payload> out;
+    // RFC 7296 §2.23: SOURCE = hash(our address, port), DESTINATION = hash(where the request came from).
+    out.push_back(msg::make_notify(msg::NotifyType::nat_detection_source_ip,
+                                   crypto::nat_detection_hash(spi_i_, spi_r_, seen_path.remote.address.bytes(),
+                                                              seen_path.remote.port)));
+    out.push_back(msg::make_notify(msg::NotifyType::nat_detection_destination_ip,
+                                   crypto::nat_detection_hash(spi_i_, spi_r_, seen_path.local.address.bytes(),
+                                                              seen_path.local.port)));
+    if (const auto* cookie = msg::find_notify(request, msg::NotifyType::cookie2)) {
+        Bytes echo = cookie->data;
+        if (options_.wrong_cookie2) echo[0] ^= 0x5a;
+        out.push_back(msg::make_notify(msg::NotifyType::cookie2, echo));
+    }
+    return out;
 }
 
 Bytes TestResponder::make_request(msg::ExchangeType exchange, const std::vector<msg::Payload>& inner) {

@@ -46,6 +46,11 @@ struct ResponderOptions {
     std::vector<crypto::CertificatePtr> certs;
     bool announce_hashes = true;  // SIGNATURE_HASH_ALGORITHMS in the IKE_SA_INIT response
     bool malformed_cert = false;  // a first CERT payload (encoding 4) whose DER is not a certificate
+    // MOBIKE (RFC 4555): answer MOBIKE_SUPPORTED and list these addresses as ADDITIONAL_IP*_ADDRESS.
+    bool mobike = false;
+    std::vector<std::string> additional_addresses;
+    bool wrong_cookie2 = false;              // echo a COOKIE2 that differs from the request's
+    std::optional<std::uint16_t> refuse_update;  // answer UPDATE_SA_ADDRESSES with this error Notify
 };
 
 class TestResponder {
@@ -94,6 +99,11 @@ public:
     std::uint8_t initiator_auth_method = 0;
     std::uint8_t own_auth_method = 0;  // of the AUTH this responder sent
     Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
+    // MOBIKE: the source and the own address and port of the next request, as the gateway sees them (a NAT
+    // may change the source); and the source of the last UPDATE_SA_ADDRESSES it accepted.
+    core::Path seen_path;
+    std::optional<core::Endpoint> updated_source;
+    unsigned updates_seen = 0;
 
 private:
     Bytes handle_init(const msg::Message& m, ByteView raw);
@@ -110,6 +120,8 @@ private:
     Bytes answer_child_rekey(std::uint32_t id, const std::vector<msg::Payload>& inner);
     Bytes answer_ike_rekey(std::uint32_t id, const std::vector<msg::Payload>& inner);
     void swap_previous();
+    // UPDATE_SA_ADDRESSES (RFC 4555 §3.5): NAT detection for the path it came on, COOKIE2 echoed.
+    std::vector<msg::Payload> answer_update(const std::vector<msg::Payload>& request);
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
 
     ResponderOptions options_;

@@ -20,6 +20,13 @@
 #                              g-host 2001:db8:2::1/64 <--> h-gw 2001:db8:2::2/64 (default via 2001:db8:2::1)
 #   virtual IPv6 pool 2001:db8:3::/112, pushed DNS server 2001:db8:2::53, child local_ts + 2001:db8:2::/64
 #
+# With LAB_UPLINKS=2 (set before lab_up; MOBIKE tests) the client gets a second uplink, "cellular", in
+# another subnet, with a worse default route through the gateway's side of it — the Wi-Fi link above stays
+# preferred while it is up. Pass --pool 203.0.113.0/25 to lab_start_gateway: the upper half is cellular's.
+#   c-cell 203.0.113.130/26 <--> g-cell 203.0.113.129/26      client: default via 203.0.113.129 metric 200
+# With LAB_CELL_NAT=1 as well, the gateway sees the cellular client as 203.0.113.140 (an nftables SNAT in
+# the gateway namespace's input hook stands in for a carrier-grade NAT).
+#
 # The client has no route to 198.51.100.0/24, and the gateway drops every plain packet that it would
 # forward from the client link: a ping from the client to the host therefore proves the tunnel.
 #
@@ -50,6 +57,14 @@ LAB_HOST_NET6=2001:db8:2::/64
 LAB_POOL_NET6=2001:db8:3::/112
 LAB_DNS6=2001:db8:2::53
 LAB_CLIENT_IF=c-gw
+# Second uplink (only with LAB_UPLINKS=2)
+LAB_UPLINKS="${LAB_UPLINKS:-1}"
+LAB_CELL_NAT="${LAB_CELL_NAT:-}"
+LAB_CELL_IF=c-cell
+LAB_GATEWAY_CELL_IF=g-cell
+LAB_CELL_IP=203.0.113.130
+LAB_GATEWAY_CELL_IP=203.0.113.129
+LAB_CELL_NAT_IP=203.0.113.140
 LAB_GATEWAY_CLIENT_IF=g-cl
 LAB_GATEWAY_HOST_IF=g-host
 LAB_HOST_IF=h-gw
@@ -130,7 +145,28 @@ table inet lab {
     }
 }
 EOF
+    [[ $LAB_UPLINKS != 2 ]] || lab_up_cellular
     lab_log "up: namespaces $LAB_NS_CLIENT $LAB_NS_GATEWAY $LAB_NS_HOST, dir $LAB_DIR"
+}
+
+# lab_up_cellular — the second client uplink of LAB_UPLINKS=2 (see the topology above), and its NAT with
+# LAB_CELL_NAT=1. Plain packets from it are dropped at the gateway like those from the Wi-Fi link.
+lab_up_cellular() {
+    ip -n "$LAB_NS_CLIENT" link add "$LAB_CELL_IF" type veth peer name "$LAB_GATEWAY_CELL_IF" netns "$LAB_NS_GATEWAY"
+    ip -n "$LAB_NS_CLIENT" addr add "$LAB_CELL_IP/26" dev "$LAB_CELL_IF"
+    ip -n "$LAB_NS_GATEWAY" addr add "$LAB_GATEWAY_CELL_IP/26" dev "$LAB_GATEWAY_CELL_IF"
+    ip -n "$LAB_NS_CLIENT" link set "$LAB_CELL_IF" up
+    ip -n "$LAB_NS_GATEWAY" link set "$LAB_GATEWAY_CELL_IF" up
+    ip -n "$LAB_NS_CLIENT" route add default via "$LAB_GATEWAY_CELL_IP" dev "$LAB_CELL_IF" metric 200
+    lab_exec_gateway nft add rule inet lab forward iifname "$LAB_GATEWAY_CELL_IF" counter drop
+    [[ -z $LAB_CELL_NAT ]] || lab_exec_gateway nft -f - <<EOF
+table ip labnat {
+    chain input {
+        type nat hook input priority 100; policy accept;
+        iifname "$LAB_GATEWAY_CELL_IF" ip saddr $LAB_CELL_IP snat to $LAB_CELL_NAT_IP
+    }
+}
+EOF
 }
 
 # lab_up_ipv6 — the IPv6 half of lab_up (LAB_IPV6=1). nodad: the addresses are usable at once. The

@@ -194,7 +194,6 @@ TEST_CASE("errors name the file and the key") {
         {{{"port", 0}}, "demo.json: key 'port': expected an integer from 1 to 65535, got 0"},
         {{{"port", 500.5}}, "demo.json: key 'port': expected an integer from 1 to 65535, got a number"},
         {{{"dns", "yes"}}, "demo.json: key 'dns': expected true or false, got a string"},
-        {{{"mobike", true}}, "demo.json: key 'mobike': MOBIKE is not supported yet; set it to false"},
         {{{"virtual_ip", false}}, "demo.json: key 'virtual_ip': running without a virtual IP is not supported yet"},
         {{{"encap", "tcp"}}, "demo.json: key 'encap': 'tcp' is not supported yet; use \"udp\""},
         {{{"encap", "auto"}}, "demo.json: key 'encap': 'auto' is not supported yet"},
