@@ -1,0 +1,203 @@
+// Private to core/session*.cpp: the state of one IkeSession (the task manager of one IKE SA) and the
+// helpers its parts share. session.cpp holds IKE_SA_INIT/IKE_AUTH, the gateway's requests and the public
+// API; session_rekey.cpp the rekeys we start and the Deletes that follow them; session_mobike.cpp the
+// MOBIKE path changes. Not part of the core's interface.
+#pragma once
+#include "core/session.hpp"
+
+#include "core/child_create.hpp"
+#include "core/child_rekey.hpp"
+#include "core/child_rekey_initiator.hpp"
+#include "core/ike_auth.hpp"
+#include "core/ike_config.hpp"
+#include "core/ike_delete.hpp"
+#include "core/ike_init.hpp"
+#include "core/ike_rekey.hpp"
+#include "core/ike_rekey_initiator.hpp"
+#include "core/ike_sa.hpp"
+#include "core/mobike.hpp"
+#include "core/message/rules.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ikevpn::core {
+
+enum class Phase { idle, init_sent, auth_sent, established, deleting, closed };
+
+inline std::string spi_text(std::uint32_t spi) {
+    const std::uint8_t b[4] = {std::uint8_t(spi >> 24), std::uint8_t(spi >> 16), std::uint8_t(spi >> 8), std::uint8_t(spi)};
+    return hex(ByteView(b, 4));
+}
+
+struct PendingRequest {
+    Bytes bytes;
+    bool nat_t = false;
+    std::uint32_t message_id = 0;
+    msg::ExchangeType exchange = msg::ExchangeType::ike_sa_init;
+    unsigned retransmits_left = 0;
+    Duration timeout{};
+    TimePoint deadline{};
+    TimePoint first_sent{};
+    bool on_old_sa = false;  // our Delete of the IKE SA we rekeyed: sent with its keys and message IDs
+    std::optional<Path> path;    // MOBIKE: where the request (and its retransmissions) leaves
+    bool mobike_update = false;  // an UPDATE_SA_ADDRESSES request
+};
+
+// Requests of our own after IKE_AUTH, one at a time (window size 1, RFC 7296 §2.3).
+enum class TaskKind { child_rekey, ike_rekey, child_delete };
+struct Task {
+    TaskKind kind = TaskKind::child_rekey;
+    std::uint32_t spi_in = 0;  // the pair to rekey or delete
+};
+
+// RFC 7296 §2.8.1: "the SA created with the lowest of the four nonces used in the two exchanges SHOULD be
+// closed by the endpoint that created it". True when that is the SA of our exchange (ours_i, ours_r).
+inline bool our_sa_is_redundant(const Bytes& ours_i, const Bytes& ours_r, const Bytes& theirs_i, const Bytes& theirs_r) {
+    const Bytes& ours = std::min(ours_i, ours_r);
+    const Bytes& theirs = std::min(theirs_i, theirs_r);
+    return ours < theirs;
+}
+
+// The gateway's requests are answered at most once; a retransmitted request gets the cached response
+// (RFC 7296 §2.1).
+struct PeerRequests {
+    std::uint32_t next_id = 0;
+    Bytes last_response;
+};
+
+struct IkeSession::State {
+    State(SessionConfig c, crypto::RandomSource& r) : config(std::move(c)), random(r), init(config, random),
+                                                      child_task(config, random), mobike(config, random) {}
+    SessionConfig config;
+    crypto::RandomSource& random;
+    Phase phase = Phase::idle;
+    IkeSa sa;
+    IkeInitTask init;
+    ChildCreateTask child_task;
+    std::optional<PendingRequest> pending;
+    std::uint32_t next_message_id = 0;
+    PeerRequests peer;
+    // After the gateway rekeyed the IKE SA, the old one lives on until the gateway deletes it.
+    std::optional<IkeSa> old_sa;
+    PeerRequests old_peer;
+    ChildSaKeys child;                 // the current pair
+    std::vector<ChildSaKeys> installed;  // every pair in the data plane (more than one during a rekey)
+    NetworkConfig network;
+    std::optional<TimePoint> established_at;
+    Failure close_reason{CloseCode::requested, "disconnected on request"};
+    // Rekeys we start (child_rekey_initiator.hpp, ike_rekey_initiator.hpp) and Deletes of replaced pairs.
+    std::deque<Task> queue;
+    std::optional<ChildRekeyInitiator> child_rekey;  // in flight
+    std::optional<IkeRekeyInitiator> ike_rekey;      // in flight
+    std::vector<std::uint32_t> deleting;             // inbound SPIs of pairs we delete (queued or in flight)
+    std::optional<std::uint32_t> delete_in_flight;
+    std::optional<TimePoint> child_rekey_at, ike_rekey_at;  // lifetimes (SessionConfig::rekey)
+    // The gateway rekeyed the pair we are rekeying (§2.8.1): the nonces of its exchange and its new pair.
+    struct PeerRekey { Bytes nonce_i, nonce_r; std::uint32_t spi_in = 0; };
+    std::optional<PeerRekey> collision;
+    bool rekey_target_deleted = false;  // the gateway deleted the pair we are rekeying (§2.25.1)
+    std::optional<TimePoint> armed;     // what the driver's timer is set to
+    // MOBIKE (core/mobike.hpp): the path the SAs use, the newest one the driver reported, the path the
+    // in-flight update's NAT detection was built for, and the waiting for a path.
+    MobikeTask mobike;
+    std::optional<Path> path, newest, update_built_for, refused_path;
+    std::optional<Path> arrival;  // where the datagram being handled came in, when the driver said so
+    bool restart_update = false;
+    unsigned cookie_failures = 0;
+    std::optional<TimePoint> roam_started, no_path_since;
+    std::optional<Path> roam_from;  // the path before the move in progress
+
+    void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
+                      unsigned retransmits, std::optional<Path> on_path = std::nullopt);
+
+    void arm_request(Actions& out, PendingRequest r, TimePoint now);
+
+    void finish(Actions& out, Failure reason);
+
+    // A failure after the IKE SA exists: delete it at the gateway first, then close with the reason.
+    void delete_then_close(Actions& out, Failure reason, TimePoint now);
+
+    void start_auth(Actions& out, TimePoint now);
+
+    void on_init_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
+
+    // With both families requested the gateway may assign only one address; routes of the other family
+    // would send packets whose source the gateway's narrowed TSi does not cover.
+    std::vector<IpPrefix> without_unaddressed_families(std::vector<IpPrefix> routes, Actions& out) const;
+
+    void on_auth_response(Actions& out, const std::vector<msg::Payload>& outer, const std::vector<msg::Payload>& inner,
+                          TimePoint now);
+
+    void on_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
+
+    // ---- rekeys we start, and the Deletes that follow them ----
+
+    Duration random_up_to(Duration limit);
+    void schedule_child_rekey(TimePoint now);
+    void schedule_ike_rekey(TimePoint now);
+    TimePoint retry_at(TimePoint now) { return now + config.rekey.retry + random_up_to(config.rekey.retry); }
+
+    bool queued(TaskKind kind, std::uint32_t spi_in) const;
+    void request_child_rekey(std::uint32_t spi_in);
+    void request_ike_rekey();
+    void retire(std::uint32_t spi_in);
+
+    bool rekeys_pair_we_delete(const std::vector<msg::Payload>& request) const;
+    void note_collision(const std::vector<msg::Payload>& request, const ChildRekeyAnswer& answer);
+
+    // Starts queued requests while the window is free (one outstanding request at a time).
+    void start_next(Actions& out, TimePoint now);
+    void start_child_rekey(Actions& out, std::uint32_t spi_in, TimePoint now);
+    void start_ike_rekey(Actions& out, TimePoint now);
+    void start_child_delete(Actions& out, std::uint32_t spi_in, TimePoint now);
+    void finish_child_delete(Actions& out);
+
+    void on_child_rekey_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
+
+    void on_ike_rekey_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
+    void on_old_sa_response(const msg::Message& m, ByteView raw);
+
+    std::optional<TimePoint> next_deadline() const;
+
+    // After every event: start what the window allows, close a tunnel without CHILD SAs, and end with the
+    // timer action for the earliest deadline.
+    void settle(Actions& out, TimePoint now);
+
+    void respond(Actions& out, std::uint32_t id, msg::ExchangeType exchange, const std::vector<msg::Payload>& inner);
+
+    void on_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now);
+
+    // The old IKE SA only sees the gateway's Delete of it (and perhaps a liveness check) before it goes.
+    void on_old_sa_request(Actions& out, const msg::Message& m, ByteView raw);
+
+    void on_create_child_sa(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request, TimePoint now);
+
+    // The gateway deletes CHILD SAs by the SPIs it receives with (our outbound ones); we answer with our
+    // inbound SPIs of the same pairs (RFC 7296 §1.4.1).
+    void on_child_deletes(Actions& out, std::uint32_t id, const std::vector<std::uint32_t>& spis_out, TimePoint now);
+
+    void on_peer_request(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
+
+    // --- MOBIKE path changes (core/mobike.hpp has the rules) ---
+
+    bool roaming() const;
+
+    void send_update(Actions& out, const Path& p, TimePoint now);
+
+    // A new path often drops its first packets (neighbour discovery, a link still coming up): the update
+    // is retried sooner than other requests, with two more tries so the whole schedule stays as long.
+    void restart_update_schedule(TimePoint now);
+
+    // No route to the gateway: stay quiet, count nothing, give up only after no_path_limit.
+    void wait_for_path(Actions& out, TimePoint now, const std::string& why);
+
+    void on_path(Actions& out, std::optional<Path> p, TimePoint now);
+
+    void on_update_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
+};
+
+}  // namespace ikevpn::core
