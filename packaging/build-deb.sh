@@ -9,6 +9,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$(realpath -m "${1:-$repo/build-deb}")
 build=$(realpath -m "${BUILD_DIR:-$repo/build-deb/build}")
+# DEB_PREBUILT=DIR: package an existing build directory configured with --prefix=/usr as it is (no
+# reconfiguration, whatever its build type) — the test suite uses this to check the packaging without a
+# second full build. Releases use the default release build.
+prebuilt=${DEB_PREBUILT:-}
 
 for tool in meson ninja dpkg-deb dpkg-shlibdeps python3; do
     if ! command -v "$tool" >/dev/null; then
@@ -29,7 +33,15 @@ run() {
         exit 1
     fi
 }
-if [[ -f $build/meson-private/coredata.dat ]]; then
+if [[ -n $prebuilt ]]; then
+    build=$(realpath -m "$prebuilt")
+    prefix=$(meson introspect --buildoptions "$build" |
+        python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+    if [[ $prefix != /usr ]]; then
+        echo "build-deb: DEB_PREBUILT=$build has prefix $prefix; a package needs --prefix=/usr" >&2
+        exit 1
+    fi
+elif [[ -f $build/meson-private/coredata.dat ]]; then
     run "meson setup" meson setup --reconfigure --prefix=/usr --buildtype=release "$build" "$repo"
 else
     run "meson setup" meson setup --prefix=/usr --buildtype=release "$build" "$repo"

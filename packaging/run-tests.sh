@@ -41,9 +41,9 @@ fi
 
 heading "build ($build_dir, -Dwerror=true)"
 if [[ -f $build_dir/meson-private/coredata.dat ]]; then
-    setup=(meson setup --reconfigure -Dwerror=true "$build_dir")
+    setup=(meson setup --reconfigure -Dwerror=true --prefix=/usr "$build_dir")
 else
-    setup=(meson setup -Dwerror=true "$build_dir")
+    setup=(meson setup -Dwerror=true --prefix=/usr "$build_dir")
 fi
 if ! "${setup[@]}" || ! ninja -C "$build_dir"; then
     failed=$((failed + 1))
@@ -91,6 +91,7 @@ if [[ $(id -u) -ne 0 ]]; then
     summary_and_exit
 fi
 export IKEVPN="$repo/$build_dir/client/ikevpn"
+export IKEVPN_BUILD_DIR="$repo/$build_dir"  # test_packaging.sh packages this build instead of making another
 log_dir="$build_dir/interop-logs"
 mkdir -p "$log_dir"
 for script in "${scripts[@]}"; do

@@ -22,8 +22,12 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/ikevpn-packaging.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export BUILD_DIR=${BUILD_DIR:-$repo/build-deb/build}
+# Under packaging/run-tests.sh the suite's own build (configured with --prefix=/usr) is packaged as it is.
+if [[ -n ${IKEVPN_BUILD_DIR:-} ]]; then
+    export DEB_PREBUILT=$IKEVPN_BUILD_DIR BUILD_DIR=$IKEVPN_BUILD_DIR
+fi
 
-echo "INFO: building the package (release build in $BUILD_DIR; the first run compiles everything)"
+echo "INFO: building the package (from $BUILD_DIR; a first run without IKEVPN_BUILD_DIR compiles a release build)"
 # Outside `check`: it runs its command in a subshell, which would lose $deb.
 deb=$("$repo/packaging/build-deb.sh" "$work/out" 2>"$work/build-deb.err" | tail -n 1) || cat "$work/build-deb.err" >&2
 check_fatal "packaging/build-deb.sh builds a .deb" test -f "$deb"
