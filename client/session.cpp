@@ -8,10 +8,12 @@
 #include "client/host_integration.hpp"
 #include "client/log_describe.hpp"
 #include "client/old_path_listener.hpp"
+#include "client/route_policy.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/mobike.hpp"
 #include "core/session.hpp"
 #include "platform/linux_network_builder.hpp"
+#include "platform/netlink.hpp"
 #include "platform/netlink_monitor.hpp"
 #include "platform/udp_reconnect.hpp"
 #include "platform/platform_error.hpp"
@@ -328,6 +330,13 @@ void Session::apply_network(const core::NetworkConfig& config) {
         for (const auto& route : config.routes) {
             network_->add_route(route, route.address.is_v4() ? config.virtual_ip : config.virtual_ip6);
             route_list += (route_list.empty() ? "" : ", ") + route.to_string();
+        }
+        // A full tunnel of one family never lets the other family leak beside it (client/route_policy.hpp).
+        for (const auto& block : leak_blocking_routes(config.routes, platform::ipv6_available())) {
+            network_->add_route(block, std::nullopt);
+            events_.progress(std::string(block.address.is_v4() ? "IPv4" : "IPv6") +
+                             " is blocked: the tunnel carries only the other family (" + block.to_string() +
+                             " into " + tun.name() + ", dropped there)");
         }
         network_->establish();
         const std::string tun_name = tun.name();

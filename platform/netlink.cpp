@@ -4,6 +4,7 @@
 #include "platform/platform_error.hpp"
 
 #include <cerrno>
+#include <fstream>
 #include <linux/fib_rules.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -421,6 +422,12 @@ RouteLookup Netlink::route_get(const IpAddress& destination, std::optional<std::
     if (!source) throw PlatformError(what + " (no source address)", EADDRNOTAVAIL);
     lookup.source = *source;
     return lookup;
+}
+
+bool ipv6_available() {
+    std::ifstream sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6");
+    int disabled = 1;
+    return sysctl >> disabled && disabled == 0;
 }
 
 }  // namespace ikevpn::platform

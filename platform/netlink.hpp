@@ -102,4 +102,7 @@ private:
     std::uint32_t port_id_ = 0;
 };
 
+// True when the host runs IPv6 at all (the net.ipv6.conf.all.disable_ipv6 sysctl exists and is 0).
+bool ipv6_available();
+
 }  // namespace ikevpn::platform

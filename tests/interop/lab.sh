@@ -382,6 +382,8 @@ lab_start_gateway() {
         dns = $LAB_DNS6
     }"
     fi
+    # LAB_GW_LOCAL_TS (opt-in): the gateway's own traffic selector instead, e.g. 0.0.0.0/0 for a full tunnel.
+    local_ts=${LAB_GW_LOCAL_TS:-$local_ts}
     local ike_rekey_line=""
     # Likewise for the IKE SA (rekeyed, not reauthenticated; hard limit rekey_time + over_time).
     [[ -z $ike_rekey ]] || ike_rekey_line="rekey_time = ${ike_rekey}s
