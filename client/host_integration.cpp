@@ -12,6 +12,7 @@ platform::DnsSettings dns_settings_for(const core::NetworkConfig& config) {
         if (server.is_v4() ? config.virtual_ip.has_value() : config.virtual_ip6.has_value()) s.servers.push_back(server);
     for (const auto& route : config.routes)
         if (route.length == 0) s.full_tunnel = true;
+    s.domains = config.dns_domains;
     return s;
 }
 
@@ -61,7 +62,10 @@ std::string HostIntegration::apply_dns(const core::NetworkConfig& config, const 
     dns_.apply();
     std::string list;
     for (const auto& s : settings.servers) list += (list.empty() ? "" : ", ") + s.to_string();
-    return "DNS " + list + " applied through " + platform::dns_backend_name(backend);
+    std::string domains;
+    for (const auto& d : settings.domains) domains += (domains.empty() ? "" : ", ") + d;
+    return "DNS " + list + (domains.empty() ? "" : " for " + domains) + " applied through " +
+           platform::dns_backend_name(backend);
 }
 
 std::optional<std::string> HostIntegration::dns_backend() const {

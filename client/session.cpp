@@ -178,6 +178,7 @@ nlohmann::json Session::status() const {
         network_config_.virtual_ip6 ? nlohmann::json(network_config_.virtual_ip6->to_string()) : nullptr;
     j["dns"] = nlohmann::json::array();
     for (const auto& d : network_config_.dns) j["dns"].push_back(d.to_string());
+    j["dns_domains"] = network_config_.dns_domains;
     j["dns_applied"] = host_ && host_->dns_backend() ? nlohmann::json(*host_->dns_backend()) : nullptr;
     j["kill_switch"] = host_ && host_->kill_switch_on();
     nlohmann::json ike = {{"spi_i", info.spi_i}, {"spi_r", info.spi_r}, {"encryption", info.encryption},

@@ -26,6 +26,8 @@ void build_config_request(const SessionConfig& config, std::vector<msg::Payload>
         cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_address), {}});
         cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_dns), {}});
     }
+    // RFC 8598 §4: an empty INTERNAL_DNS_DOMAIN says we support split DNS and would like its domains.
+    cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_dns_domain), {}});
     payloads.push_back({msg::PayloadType::cp, false, std::move(cp)});
 }
 
@@ -47,6 +49,28 @@ std::optional<IpAddress> ip6_dns(const Bytes& value) {
 
 }  // namespace
 
+// RFC 8598 §3.1: a domain name "in DNS presentation format" ("corp.example"). Accepted: 1..253 octets of
+// labels of letters, digits, '-' and '_' (1..63 each), one optional final dot; never the root. Lower-cased.
+std::optional<std::string> split_dns_domain(const Bytes& value) {
+    std::string name(value.begin(), value.end());
+    if (!name.empty() && name.back() == '.') name.pop_back();
+    if (name.empty() || name.size() > 253) return std::nullopt;
+    std::size_t label = 0;
+    for (char& c : name) {
+        if (c == '.') {
+            if (label == 0) return std::nullopt;
+            label = 0;
+            continue;
+        }
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                        c == '_';
+        if (!ok || ++label > 63) return std::nullopt;
+        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    }
+    if (label == 0) return std::nullopt;
+    return name;
+}
+
 std::optional<Failure> process_config_reply(const SessionConfig& config, const std::vector<msg::Payload>& payloads,
                                             NetworkConfig& network) {
     const auto* cp = msg::find<msg::CpPayload>(payloads, msg::PayloadType::cp);
@@ -65,6 +89,13 @@ std::optional<Failure> process_config_reply(const SessionConfig& config, const s
                 break;
             case msg::CfgAttr::internal_ip6_dns:
                 if (auto dns = ip6_dns(attr.value)) network.dns.push_back(*dns);
+                break;
+            case msg::CfgAttr::internal_dns_domain:
+                // A malformed domain is skipped, not fatal: the servers still work for everything else.
+                if (auto domain = split_dns_domain(attr.value);
+                    domain && std::find(network.dns_domains.begin(), network.dns_domains.end(), *domain) ==
+                                  network.dns_domains.end())
+                    network.dns_domains.push_back(*domain);
                 break;
             default:
                 break;  // attributes we did not ask for are ignored (RFC 7296 §3.15.1)

@@ -5,6 +5,7 @@
 #include "core/session.hpp"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace ikevpn::core {
@@ -19,7 +20,10 @@ TunnelFamilies tunnel_families(const SessionConfig& config);
 
 void build_config_request(const SessionConfig& config, std::vector<msg::Payload>& payloads);
 
-// Fills virtual_ip, virtual_ip6 and dns. Without any requested address the tunnel has no source address
+// RFC 8598 §3.1: the domain of an INTERNAL_DNS_DOMAIN value, validated and lower-cased; nothing if malformed.
+std::optional<std::string> split_dns_domain(const Bytes& value);
+
+// Fills virtual_ip, virtual_ip6, dns and dns_domains. Without any requested address the tunnel has no source address
 // the gateway would accept: that is a failure. With both families requested, one missing family is not
 // (the caller drops that family's routes).
 std::optional<Failure> process_config_reply(const SessionConfig& config, const std::vector<msg::Payload>& payloads,

@@ -118,6 +118,7 @@ struct NetworkConfig {
     std::optional<IpAddress> virtual_ip;   // IPv4 only
     std::optional<IpAddress> virtual_ip6;  // IPv6, requested when remote_networks hold an IPv6 prefix
     std::vector<IpAddress> dns;            // both families, in the gateway's order
+    std::vector<std::string> dns_domains;  // split DNS (INTERNAL_DNS_DOMAIN, RFC 8598), lower case, no final dot
     std::vector<IpPrefix> routes;  // from the narrowed TSr
 };
 struct ApplyNetworkConfig { NetworkConfig config; };

@@ -10,9 +10,9 @@
 //      exactly what we wrote — if someone else changed it meanwhile we leave their version alone and say so,
 //      keeping the backup. The file is rewritten in place (never renamed over), so a bind-mounted
 //      resolv.conf (ip netns exec) keeps working; a symlinked one belongs to another tool and is refused.
-// Split DNS (INTERNAL_DNS_DOMAIN, RFC 8598) is not requested by core/ yet, so `domains` stays empty in
-// practice; the generators below already place domains as routing domains ("~corp.example") for resolved
-// and as a search line for the other two.
+// Split DNS (INTERNAL_DNS_DOMAIN, RFC 8598, requested by core/ike_config): the generators below place the
+// gateway's domains as routing domains ("~corp.example") for resolved and as a search line for the other
+// two.
 #pragma once
 #include "core/ip_address.hpp"
 

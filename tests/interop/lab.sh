@@ -383,6 +383,7 @@ lab_start_gateway() {
     }"
     fi
     # LAB_GW_LOCAL_TS (opt-in): the gateway's own traffic selector instead, e.g. 0.0.0.0/0 for a full tunnel.
+    # LAB_GW_POOL_EXTRA (opt-in): more lines for the IPv4 pool, e.g. '25 = 0x...' (a raw CP attribute).
     local_ts=${LAB_GW_LOCAL_TS:-$local_ts}
     local ike_rekey_line=""
     # Likewise for the IKE SA (rekeyed, not reauthenticated; hard limit rekey_time + over_time).
@@ -431,6 +432,7 @@ pools {
     lab-pool {
         addrs = $pool
         $dns_line
+        ${LAB_GW_POOL_EXTRA:-}
     }
     $pool6_section
 }
