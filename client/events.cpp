@@ -18,7 +18,10 @@ LogLevel level_of(int verbosity) {
 EventSink::EventSink(bool json_events, int verbosity, std::FILE* human, std::FILE* json)
     : json_events_(json_events), verbosity_(verbosity), log_(level_of(verbosity), human), json_(json) {}
 
-void EventSink::progress(std::string_view line) { log_.write(LogLevel::info, line); }
+void EventSink::progress(std::string_view line) {
+    if (step_ == 0) return log_.write(LogLevel::info, line);
+    log_.write(LogLevel::info, std::to_string(step_++) + ". " + std::string(line));
+}
 void EventSink::detail(std::string_view line) { log_.write(LogLevel::debug, line); }
 void EventSink::trace(std::string_view line) { log_.write(LogLevel::trace, line); }
 void EventSink::warning(std::string_view line) { log_.write(LogLevel::warn, line); }

@@ -30,6 +30,10 @@ public:
     // Human lines go through log() (client/log.hpp: timestamp, level, SA context, redaction).
     // progress: level info (the default); detail: debug (-v); trace: trace (-vv); warning: warn.
     void progress(std::string_view line);
+    // Between begin_steps() and end_steps() progress lines are numbered ("3. authenticating as ..."): the
+    // steps of one connect, so that a user sees how far it got.
+    void begin_steps() { step_ = 1; }
+    void end_steps() { step_ = 0; }
     void detail(std::string_view line);
     void trace(std::string_view line);
     void warning(std::string_view line);
@@ -43,6 +47,7 @@ public:
 
 private:
     bool json_events_;
+    unsigned step_ = 0;  // the next step number, 0 = not numbering
     int verbosity_;
     Logger log_;
     std::FILE* json_;

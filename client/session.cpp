@@ -354,6 +354,7 @@ void Session::apply_network(const core::NetworkConfig& config) {
         if (!dns_line.empty()) events_.progress(dns_line);
         else if (!config.dns.empty()) events_.progress("the gateway offers DNS " + dns_list + " (not applied: \"dns\" is false)");
         events_.progress("connected in " + std::to_string(ms) + " ms");
+        events_.end_steps();
         nlohmann::json event = status();
         nlohmann::json connected = {{"event", "connected"}, {"virtual_ip", event["virtual_ip"]},
                                     {"virtual_ip6", event["virtual_ip6"]},
@@ -450,6 +451,7 @@ asio::awaitable<void> Session::run_rekey_monitor() {
 int Session::run() {
     events_.log().set_context(profile_.name);
     try {
+        events_.begin_steps();
         gateway_ = resolve_gateway();
     } catch (const std::exception& e) {
         events_.error("RESOLVE_FAILED", e.what());

@@ -359,13 +359,14 @@ constexpr auto ip4_address = std::uint16_t(msg::CfgAttr::internal_ip4_address);
 constexpr auto ip4_dns = std::uint16_t(msg::CfgAttr::internal_ip4_dns);
 constexpr auto ip6_address = std::uint16_t(msg::CfgAttr::internal_ip6_address);
 constexpr auto ip6_dns = std::uint16_t(msg::CfgAttr::internal_ip6_dns);
+constexpr auto dns_domain = std::uint16_t(msg::CfgAttr::internal_dns_domain);  // RFC 8598 split DNS
 
 }  // namespace
 
 TEST_CASE("an IPv4-only profile asks for exactly IPv4 address and DNS, with TSi 0.0.0.0/0") {
     Harness h(make_config());
     h.run(h.session.start(h.now));
-    CHECK(requested_attributes(h.responder.last_inner) == std::vector<std::uint16_t>{ip4_address, ip4_dns});
+    CHECK(requested_attributes(h.responder.last_inner) == std::vector<std::uint16_t>{ip4_address, ip4_dns, dns_domain});
     CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_i) ==
           std::vector<std::string>{"0.0.0.0-255.255.255.255"});
     CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_r) ==
@@ -384,7 +385,7 @@ TEST_CASE("an IPv6 route asks for INTERNAL_IP6_ADDRESS and DNS too and gets both
     Harness h(config, options);
     h.run(h.session.start(h.now));
     CHECK(requested_attributes(h.responder.last_inner) ==
-          std::vector<std::uint16_t>{ip4_address, ip4_dns, ip6_address, ip6_dns});
+          std::vector<std::uint16_t>{ip4_address, ip4_dns, ip6_address, ip6_dns, dns_domain});
     CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_i) ==
           std::vector<std::string>{"0.0.0.0-255.255.255.255", "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"});
     CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_r) ==
@@ -411,7 +412,7 @@ TEST_CASE("an IPv6-only profile asks for IPv6 only") {
     config.remote_networks = {*IpPrefix::parse("2001:db8:2::/64")};
     Harness h(config);
     h.run(h.session.start(h.now));
-    CHECK(requested_attributes(h.responder.last_inner) == std::vector<std::uint16_t>{ip6_address, ip6_dns});
+    CHECK(requested_attributes(h.responder.last_inner) == std::vector<std::uint16_t>{ip6_address, ip6_dns, dns_domain});
     CHECK(selector_ranges(h.responder.last_inner, msg::PayloadType::ts_i) ==
           std::vector<std::string>{"::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"});
     const auto* net = h.find<core::ApplyNetworkConfig>();

@@ -47,8 +47,17 @@ check "every stderr line has a UTC timestamp and a level ($(wc -l <"$log") lines
 check "trace: IKE_SA_INIT request sent, with message ID and payloads" has "trace .*sent IKE_SA_INIT request #0 .*: SA KE"
 check "trace: IKE_AUTH response received" has "trace .*received IKE_AUTH response #1"
 check "trace: CHILD SA installed, keys not shown" has "install CHILD SA: spi_in [0-9a-f]{8} .*\\(keys not shown\\)"
-check "lines after IKE_SA_INIT carry the profile and both IKE SPIs" has "$sa_context connected in [0-9]+ ms"
-check "lines before it carry the profile name" has "\\[$name\\] connecting to $LAB_GATEWAY_IP"
+# The numbered info lines of one connect, in order: 1, 2, 3, ... ending with "N. connected in".
+steps_numbered() {
+    local numbers expected
+    numbers=$(grep -E ' info  \[[^]]*\] [0-9]+\. ' "$log" | sed -E 's/.* info  \[[^]]*\] ([0-9]+)\. .*/\1/' | tr '\n' ' ')
+    expected=$(seq 1 "$(wc -w <<<"$numbers")" | tr '\n' ' ')
+    [[ -n $numbers && $numbers == "$expected" ]] || { echo "steps: $numbers"; return 1; }
+    grep -qE ' info  \[[^]]*\] [0-9]+\. connected in ' "$log"
+}
+check "lines after IKE_SA_INIT carry the profile and both IKE SPIs" has "$sa_context [0-9]+\\. connected in [0-9]+ ms"
+check "lines before it carry the profile name" has "\\[$name\\] 1\\. connecting to $LAB_GATEWAY_IP"
+check "the connect steps are numbered 1, 2, 3, ... up to \"connected\"" steps_numbered
 
 ask_status() { setpriv --reuid=65534 --regid="$1" --clear-groups "$IKEVPN" status --json --socket "$socket"; }
 status_as_member() { ask_status 65534 | jq -e '.state == "connected"' >/dev/null; }
