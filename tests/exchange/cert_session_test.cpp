@@ -1,5 +1,6 @@
 // In-memory exchange tests of certificate authentication: core::IkeSession against TestResponder signing
 // with a certificate from a Botan test PKI (tests/support/test_pki.hpp), with a fake clock.
+#include "exchange_driver.hpp"
 #include "test_responder.hpp"
 
 #include "core/proposal.hpp"
@@ -74,34 +75,15 @@ test::ResponderOptions gateway_options() {
 }
 
 // The session and the responder wired together; replies are delivered after each action list.
-struct Harness {
+struct Harness : test::ExchangeDriver {
     Harness(core::SessionConfig config, test::ResponderOptions options)
-        : responder(std::move(options)), session(std::move(config), random) {}
-    test::CountingRandom random{1};
-    test::TestResponder responder;
-    core::IkeSession session;
-    core::TimePoint now{};
+        : ExchangeDriver(std::move(config), std::move(options)) {
+        on_send = [this](const core::SendDatagram& send) {
+            sent.push_back(send.message);
+            return answer(send.message);
+        };
+    }
     std::vector<Bytes> sent;
-    std::vector<core::Action> log;
-
-    void run(core::Actions actions) {
-        std::vector<Bytes> replies;
-        for (auto& a : actions) {
-            if (auto* send = std::get_if<core::SendDatagram>(&a)) {
-                sent.push_back(send->message);
-                Bytes reply = responder.handle(send->message);
-                if (!reply.empty()) replies.push_back(std::move(reply));
-            } else if (!std::holds_alternative<core::ArmTimer>(a) && !std::holds_alternative<core::CancelTimer>(a)) {
-                log.push_back(a);
-            }
-        }
-        for (const auto& reply : replies) run(session.on_datagram(reply, now));
-    }
-    template <class T> const T* find() const {
-        for (const auto& a : log)
-            if (auto* x = std::get_if<T>(&a)) return x;
-        return nullptr;
-    }
     const core::Closed& closed() const {
         const auto* c = find<core::Closed>();
         REQUIRE(c);

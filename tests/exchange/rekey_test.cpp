@@ -2,6 +2,7 @@
 // core::IkeSession against TestResponder with a fake clock. Lifetimes arm the session's one timer; the
 // harness fires it, can hold requests back (to interleave the gateway's own requests: collisions) and
 // lose responses (retransmission).
+#include "exchange_driver.hpp"
 #include "test_responder.hpp"
 
 #include "core/proposal.hpp"
@@ -36,47 +37,32 @@ bool is_response(const Bytes& message) {
 }
 msg::ExchangeType exchange_of(const Bytes& message) { return msg::decode_header(message).value().exchange; }
 
-struct Harness {
+// Requests and our answers to the gateway's requests are kept apart; `hold` keeps requests back until
+// release(), `lose_reply` loses gateway answers.
+struct Harness : test::ExchangeDriver {
     explicit Harness(core::SessionConfig config, test::ResponderOptions options = {})
-        : responder(std::move(options)), session(std::move(config), random) {}
-
-    test::CountingRandom random{1};
-    test::TestResponder responder;
-    core::IkeSession session;
-    core::TimePoint now{};
-    std::optional<core::TimePoint> timer;
+        : ExchangeDriver(std::move(config), std::move(options)) {
+        on_send = [this](const core::SendDatagram& send) -> std::optional<Bytes> {
+            if (is_response(send.message)) {
+                answers.push_back(send.message);
+                return std::nullopt;
+            }
+            requests.push_back(send.message);
+            if (hold(send.message)) {
+                held.push_back(send.message);
+                return std::nullopt;
+            }
+            auto reply = answer(send.message);
+            if (reply && lose_reply(*reply)) return std::nullopt;
+            return reply;
+        };
+    }
     std::vector<Bytes> requests;          // every request we sent (incl. retransmissions)
     std::vector<Bytes> answers;           // our responses to the gateway's requests
     std::vector<Bytes> held;              // requests held back by `hold`
-    std::vector<core::Action> log;        // everything except SendDatagram / timers
     std::function<bool(const Bytes&)> hold = [](const Bytes&) { return false; };
     std::function<bool(const Bytes&)> lose_reply = [](const Bytes&) { return false; };
 
-    void run(core::Actions actions) {
-        std::vector<Bytes> replies;
-        for (auto& a : actions) {
-            if (auto* send = std::get_if<core::SendDatagram>(&a)) {
-                if (is_response(send->message)) {
-                    answers.push_back(send->message);
-                    continue;
-                }
-                requests.push_back(send->message);
-                if (hold(send->message)) {
-                    held.push_back(send->message);
-                    continue;
-                }
-                Bytes reply = responder.handle(send->message);
-                if (!reply.empty() && !lose_reply(reply)) replies.push_back(std::move(reply));
-            } else if (auto* arm = std::get_if<core::ArmTimer>(&a)) {
-                timer = arm->at;
-            } else if (std::holds_alternative<core::CancelTimer>(a)) {
-                timer.reset();
-            } else {
-                log.push_back(a);
-            }
-        }
-        for (const auto& reply : replies) run(session.on_datagram(reply, now));
-    }
     // Hands the held requests to the responder and its answers to the session.
     void release() {
         auto pending = std::move(held);
@@ -85,19 +71,6 @@ struct Harness {
             Bytes reply = responder.handle(request);
             if (!reply.empty()) run(session.on_datagram(reply, now));
         }
-    }
-    bool fire_timer() {
-        if (!timer) return false;
-        now = *timer;
-        timer.reset();
-        run(session.on_timer(now));
-        return true;
-    }
-    template <class T> std::vector<T> all() const {
-        std::vector<T> out;
-        for (const auto& a : log)
-            if (auto* x = std::get_if<T>(&a)) out.push_back(*x);
-        return out;
     }
     core::ChildSaKeys connect() {
         run(session.start(now));

@@ -1,5 +1,6 @@
 // In-memory exchange tests: core::IkeSession against TestResponder, wired through a loop that can drop
 // messages, with a fake clock. No sockets, no root, no sleeping.
+#include "exchange_driver.hpp"
 #include "test_responder.hpp"
 
 #include "core/proposal.hpp"
@@ -28,51 +29,18 @@ core::SessionConfig make_config(const std::string& psk = "correct horse battery 
     return c;
 }
 
-struct Harness {
+// Every datagram sent is kept in `sent`; `drop` loses the ones it returns true for.
+struct Harness : test::ExchangeDriver {
     explicit Harness(core::SessionConfig config, test::ResponderOptions options = {})
-        : responder(std::move(options)), session(std::move(config), random) {}
-
-    test::CountingRandom random{1};
-    test::TestResponder responder;
-    core::IkeSession session;
-    core::TimePoint now{};
-    std::optional<core::TimePoint> timer;
+        : ExchangeDriver(std::move(config), std::move(options)) {
+        on_send = [this](const core::SendDatagram& send) -> std::optional<Bytes> {
+            sent.push_back(send.message);
+            if (drop(send.message)) return std::nullopt;
+            return answer(send.message);
+        };
+    }
     std::vector<Bytes> sent;
-    std::vector<core::Action> log;  // everything except SendDatagram / timers
     std::function<bool(const Bytes&)> drop = [](const Bytes&) { return false; };
-
-    // Replies are delivered after the whole action list, as a real network would deliver them.
-    void run(core::Actions actions) {
-        std::vector<Bytes> replies;
-        for (auto& a : actions) {
-            if (auto* send = std::get_if<core::SendDatagram>(&a)) {
-                sent.push_back(send->message);
-                if (drop(send->message)) continue;
-                Bytes reply = responder.handle(send->message);
-                if (!reply.empty()) replies.push_back(std::move(reply));
-            } else if (auto* arm = std::get_if<core::ArmTimer>(&a)) {
-                timer = arm->at;
-            } else if (std::holds_alternative<core::CancelTimer>(a)) {
-                timer.reset();
-            } else {
-                log.push_back(a);
-            }
-        }
-        for (const auto& reply : replies) run(session.on_datagram(reply, now));
-    }
-    // Advances the fake clock to the armed timer and fires it.
-    bool fire_timer() {
-        if (!timer) return false;
-        now = *timer;
-        timer.reset();
-        run(session.on_timer(now));
-        return true;
-    }
-    template <class T> const T* find() const {
-        for (const auto& a : log)
-            if (auto* x = std::get_if<T>(&a)) return x;
-        return nullptr;
-    }
 };
 
 }  // namespace

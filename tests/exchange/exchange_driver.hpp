@@ -1,0 +1,77 @@
+// The part every in-memory exchange test shares: an IkeSession driven by a fake clock against the scripted
+// gateway (test_responder.hpp). It keeps the session's timer, logs every action that is neither a datagram
+// nor a timer, and delivers the gateway's replies after the whole action list, as a network would. What a
+// test does with each outgoing datagram (count it, drop it, hold it) is its `on_send` hook.
+#pragma once
+#include "core/session.hpp"
+#include "test_responder.hpp"
+
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <optional>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace ikevpn::test {
+
+struct ExchangeDriver {
+    ExchangeDriver(core::SessionConfig config, ResponderOptions options)
+        : responder(std::move(options)), session(std::move(config), random) {}
+
+    CountingRandom random{1};
+    TestResponder responder;
+    core::IkeSession session;
+    core::TimePoint now{};
+    std::optional<core::TimePoint> timer;
+    std::vector<core::Action> log;  // everything except SendDatagram / timers
+    // Decides what happens to one datagram the session sends; returns the reply to deliver, or nothing.
+    // The default hands it to the responder.
+    std::function<std::optional<Bytes>(const core::SendDatagram&)> on_send =
+        [this](const core::SendDatagram& send) { return answer(send.message); };
+
+    // The responder's answer to `request`, or nothing when it has none.
+    std::optional<Bytes> answer(const Bytes& request) {
+        Bytes reply = responder.handle(request);
+        if (reply.empty()) return std::nullopt;
+        return reply;
+    }
+
+    void run(core::Actions actions) {
+        std::vector<Bytes> replies;
+        for (auto& a : actions) {
+            if (auto* send = std::get_if<core::SendDatagram>(&a)) {
+                if (auto reply = on_send(*send)) replies.push_back(std::move(*reply));
+            } else if (auto* arm = std::get_if<core::ArmTimer>(&a)) {
+                timer = arm->at;
+            } else if (std::holds_alternative<core::CancelTimer>(a)) {
+                timer.reset();
+            } else {
+                log.push_back(a);
+            }
+        }
+        for (const auto& reply : replies) run(session.on_datagram(reply, now));
+    }
+    // Advances the fake clock to the armed timer and fires it.
+    bool fire_timer() {
+        if (!timer) return false;
+        now = *timer;
+        timer.reset();
+        run(session.on_timer(now));
+        return true;
+    }
+    template <class T> const T* find() const {
+        for (const auto& a : log)
+            if (auto* x = std::get_if<T>(&a)) return x;
+        return nullptr;
+    }
+    template <class T> std::vector<T> all() const {
+        std::vector<T> out;
+        for (const auto& a : log)
+            if (auto* x = std::get_if<T>(&a)) out.push_back(*x);
+        return out;
+    }
+};
+
+}  // namespace ikevpn::test
