@@ -146,3 +146,17 @@ checks_on_fatal() {
     ikevpn_dump_logs
     lab_gateway_log_tail
 }
+
+# ikevpn_disconnect_and_check — `ikevpn disconnect` exits 0, the connect process exits with status 0 within
+# 15 s (stopped by PID otherwise), and the gateway holds no SA afterwards: one check line each.
+ikevpn_gateway_empty() { [[ $(lab_gateway_sa_count) == 0 ]]; }
+ikevpn_disconnect_and_check() {
+    check "ikevpn disconnect exits 0" ikevpn_ctl disconnect
+    if ikevpn_wait_exit 15; then
+        check "connect exits with status 0 (got $IKEVPN_STATUS)" test "$IKEVPN_STATUS" -eq 0
+    else
+        check "connect exits within 15 s of the disconnect" false
+        ikevpn_stop
+    fi
+    check "gateway has no SA left" ikevpn_gateway_empty
+}

@@ -26,3 +26,14 @@ netns_resolv_show() { lab_exec_client cat /etc/resolv.conf; }
 netns_resolv_is_original() { lab_exec_client cmp -s /etc/resolv.conf "$NETNS_RESOLV_ORIGINAL"; }
 # True when it names SERVER as a nameserver.
 netns_resolv_has_server() { grep -qx "nameserver $1" <<<"$(netns_resolv_show)"; }
+
+# netns_resolv_require_file_backend — SKIP (exit 77) where ikevpn would choose another DNS backend than the
+# resolv.conf file, then set the traps that stop ikevpn and remove the namespace's file and the lab.
+netns_resolv_require_file_backend() {
+    if command -v resolvconf >/dev/null 2>&1 || [[ -e /run/systemd/resolve/io.systemd.Resolve ]]; then
+        echo "SKIP: resolvconf or systemd-resolved is present; this test covers the resolv.conf file backend"
+        exit 77
+    fi
+    trap 'ikevpn_stop; netns_resolv_cleanup; lab_down' EXIT
+    trap 'exit 1' INT TERM
+}

@@ -18,13 +18,7 @@ source "$here/netns_resolv.sh"
 
 lab_require_root_and_tools swanctl jq cmp "$LAB_CHARON"
 ikevpn_require
-if command -v resolvconf >/dev/null 2>&1 || [[ -e /run/systemd/resolve/io.systemd.Resolve ]]; then
-    echo "SKIP: resolvconf or systemd-resolved is present; this test covers the resolv.conf file backend"
-    exit 77
-fi
-
-trap 'ikevpn_stop; netns_resolv_cleanup; lab_down' EXIT
-trap 'exit 1' INT TERM
+netns_resolv_require_file_backend
 
 host_resolv_before=$(sha256sum /etc/resolv.conf 2>/dev/null || echo none)
 lab_up
