@@ -5,6 +5,7 @@
 // firewall mark, and a fresh ephemeral port.
 #pragma once
 #include "core/ip_address.hpp"
+#include "platform/udp_socket.hpp"  // local_endpoint
 
 #include <cstdint>
 #include <utility>
@@ -23,7 +24,5 @@ void share_address(int fd);
 // SO_REUSEADDR set before the bind (see share_address). Returns the fd, owned by the caller. Throws.
 int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t fwmark, bool shared);
 
-// The local address and port of a socket. Throws PlatformError.
-std::pair<IpAddress, std::uint16_t> local_endpoint(int fd);
 
 }  // namespace ikevpn::platform

@@ -3,6 +3,7 @@
 #include "platform/platform_error.hpp"
 
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
@@ -62,42 +63,53 @@ int open_udp_socket(IpAddress::Family family, std::optional<std::uint32_t> fwmar
         set_buffer(fd.get(), SO_SNDBUFFORCE, SO_SNDBUF, buffer_bytes, "SO_SNDBUF");
     }
 
-    sockaddr_storage address{};
-    socklen_t length = 0;
-    if (v4) {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(port);
-        if (local) std::memcpy(&sin.sin_addr, local->bytes().data(), 4);
-        std::memcpy(&address, &sin, sizeof sin);
-        length = sizeof sin;
-    } else {
-        sockaddr_in6 sin6{};
-        sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons(port);
-        if (local) std::memcpy(&sin6.sin6_addr, local->bytes().data(), 16);
-        std::memcpy(&address, &sin6, sizeof sin6);
-        length = sizeof sin6;
-    }
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) < 0) {
+    const IpAddress wildcard = v4 ? IpAddress::v4({}) : IpAddress::v6({});
+    const SocketAddress address = socket_address(local.value_or(wildcard), port);
+    if (::bind(fd.get(), address.get(), address.length) < 0) {
         std::string where = local ? local->to_string() : std::string(v4 ? "0.0.0.0" : "::");
         throw_errno("bind UDP socket to " + where + " port " + std::to_string(port));
     }
     return fd.release();
 }
 
-std::uint16_t local_port(int fd) {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) < 0) throw_errno("get socket name");
-    if (address.ss_family == AF_INET) {
-        sockaddr_in sin;
-        std::memcpy(&sin, &address, sizeof sin);
-        return ntohs(sin.sin_port);
+SocketAddress socket_address(const IpAddress& address, std::uint16_t port) {
+    SocketAddress out;
+    if (address.is_v4()) {
+        sockaddr_in sin{};
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(port);
+        std::memcpy(&sin.sin_addr, address.bytes().data(), 4);
+        std::memcpy(&out.storage, &sin, sizeof sin);
+        out.length = sizeof sin;
+    } else {
+        sockaddr_in6 sin6{};
+        sin6.sin6_family = AF_INET6;
+        sin6.sin6_port = htons(port);
+        std::memcpy(&sin6.sin6_addr, address.bytes().data(), 16);
+        std::memcpy(&out.storage, &sin6, sizeof sin6);
+        out.length = sizeof sin6;
     }
-    sockaddr_in6 sin6;
-    std::memcpy(&sin6, &address, sizeof sin6);
-    return ntohs(sin6.sin6_port);
+    return out;
 }
+
+std::pair<IpAddress, std::uint16_t> local_endpoint(int fd) {
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) throw_errno("read the socket's address");
+    if (local.ss_family == AF_INET) {
+        sockaddr_in v4;
+        std::memcpy(&v4, &local, sizeof v4);
+        std::array<std::uint8_t, 4> bytes;
+        std::memcpy(bytes.data(), &v4.sin_addr, 4);
+        return {IpAddress::v4(bytes), ntohs(v4.sin_port)};
+    }
+    sockaddr_in6 v6;
+    std::memcpy(&v6, &local, sizeof v6);
+    std::array<std::uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), &v6.sin6_addr, 16);
+    return {IpAddress::v6(bytes), ntohs(v6.sin6_port)};
+}
+
+std::uint16_t local_port(int fd) { return local_endpoint(fd).second; }
 
 }  // namespace ikevpn::platform

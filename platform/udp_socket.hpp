@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <sys/socket.h>
+#include <utility>
 
 namespace ikevpn::platform {
 
@@ -18,6 +20,16 @@ namespace ikevpn::platform {
 int open_udp_socket(IpAddress::Family family, std::optional<std::uint32_t> fwmark, int buffer_bytes,
                     std::optional<IpAddress> local = std::nullopt, std::uint16_t port = 0);
 
+// `address`:`port` as a sockaddr_in or sockaddr_in6, for bind() and connect().
+struct SocketAddress {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+SocketAddress socket_address(const IpAddress& address, std::uint16_t port);
+
+// The local address and port of a socket. Throws PlatformError.
+std::pair<IpAddress, std::uint16_t> local_endpoint(int fd);
 // The port a socket is bound to (after binding to 0). Throws PlatformError.
 std::uint16_t local_port(int fd);
 
