@@ -120,4 +120,26 @@ CheckResult check_profile(const fs::path& file) {
     return result;
 }
 
+// Profile errors read "<file>: key '<key>': <reason>" (client/profile.cpp); the key is recovered from that
+// shape so scripts need not parse messages.
+json key_of_message(const std::string& message) {
+    static constexpr std::string_view marker = ": key '";
+    const auto start = message.find(marker);
+    if (start == std::string::npos) return nullptr;
+    const auto key_begin = start + marker.size();
+    const auto key_end = message.find('\'', key_begin);
+    if (key_end == std::string::npos || key_end == key_begin) return nullptr;
+    return message.substr(key_begin, key_end - key_begin);
+}
+
+json check_result_json(const fs::path& file, const CheckResult& result) {
+    json errors = json::array();
+    for (const auto& message : result.errors) errors.push_back({{"key", key_of_message(message)}, {"message", message}});
+    return {{"file", file.string()},
+            {"ok", result.errors.empty()},
+            {"summary", result.errors.empty() ? json(result.summary) : json(nullptr)},
+            {"errors", std::move(errors)},
+            {"warnings", result.warnings}};
+}
+
 }  // namespace ikevpn::client

@@ -5,8 +5,8 @@
 //   ikevpn status [--json] [--socket PATH]
 //   ikevpn disconnect [--socket PATH]
 //   ikevpn list [--json] [--dir DIR]
-//   ikevpn check PROFILE [--dir DIR]
-//   ikevpn import FILE.sswan [--dir DIR] [--name NAME]
+//   ikevpn check PROFILE [--json] [--dir DIR]
+//   ikevpn import FILE.sswan [--json] [--dir DIR] [--name NAME]
 // PROFILE is a file path or a name looked up in the search path (client/profile_paths.hpp).
 //   ikevpn bench-peer CONFIG.json [--check]   (benchmarks only: static keys, no IKE, no authentication)
 #include "client/check_command.hpp"
@@ -58,6 +58,14 @@ struct Arguments {
 };
 
 void fail_line(const std::string& message) { std::fprintf(stderr, "ikevpn: error: %s\n", message.c_str()); }
+
+// With --json a script reads stdout only: failures are an object too (docs/cli-json.md).
+nlohmann::json failure_json(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+
+int print_json(const nlohmann::json& value, int exit_code) {
+    std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return std::cout.flush() ? exit_code : exit_failure;
+}
 
 int verbosity_of(const Arguments& args) {
     if (const auto level = parse_log_level(args.log_level))
@@ -189,10 +197,12 @@ int run_check_command(const Arguments& args) {
     try {
         file = resolve_profile(args.profile, search_path_of(args));
     } catch (const ProfileLookupError& e) {
+        if (args.json) return print_json(failure_json(e.what()), exit_failure);
         fail_line(e.what());
         return exit_failure;
     }
     const CheckResult result = check_profile(file);
+    if (args.json) return print_json(check_result_json(file, result), result.errors.empty() ? 0 : exit_failure);
     for (const auto& warning : result.warnings) std::fprintf(stderr, "ikevpn: warning: %s\n", warning.c_str());
     for (const auto& error : result.errors) fail_line(error);
     if (!result.errors.empty()) return exit_failure;
@@ -212,6 +222,7 @@ int run_import_command(const Arguments& args) {
     try {
         const auto result = import_sswan(args.profile, dir, args.name.empty() ? std::nullopt
                                                                                 : std::optional<std::string>(args.name));
+        if (args.json) return print_json(import_result_json(result), 0);
         for (const auto& warning : result.mapped.warnings)
             std::fprintf(stderr, "ikevpn: warning: %s\n", warning.c_str());
         for (const auto& path : result.written) std::printf("wrote %s\n", path.c_str());
@@ -219,6 +230,7 @@ int run_import_command(const Arguments& args) {
         std::printf("then: ikevpn check %s && sudo ikevpn connect %s\n", result.written.front().c_str(),
                     result.written.front().c_str());
     } catch (const ImportError& e) {
+        if (args.json) return print_json(failure_json(e.what()), exit_failure);
         fail_line(e.what());
         return exit_failure;
     }
@@ -286,6 +298,7 @@ void add_profile_commands(CLI::App& app, Arguments& args, CLI::App*& list, CLI::
 
     check = app.add_subcommand("check", "validate a profile and the files it names, without connecting");
     check->add_option("profile", args.profile, "profile file or name")->required()->type_name("PROFILE");
+    check->add_flag("--json", args.json, "print the result as JSON (file, ok, summary, errors[key, message], warnings)");
     add_dir_option(check, args);
     check->footer("Exit status 0 when the profile is usable, 1 otherwise (one line per problem).\nExamples:\n"
                   "  ikevpn check work\n  ikevpn check ./test.json");
@@ -294,6 +307,7 @@ void add_profile_commands(CLI::App& app, Arguments& args, CLI::App*& list, CLI::
     import->add_option("file", args.profile, "the .sswan file (JSON)")->required()->type_name("FILE.sswan");
     add_dir_option(import, args);
     import->add_option("--name", args.name, "profile name (default: from the .sswan \"name\")")->type_name("NAME");
+    import->add_flag("--json", args.json, "print the result as JSON (ok, name, profile, written, warnings, next_steps)");
     import->footer("Writes <dir>/<name>.json (and <name>-ca.pem for remote.cert) into ~/.config/ikevpn, or\n"
                    "/etc/ikevpn as root; never overwrites a file.\nExamples:\n"
                    "  ikevpn import ~/Downloads/work.sswan\n  sudo ikevpn import work.sswan --name work");

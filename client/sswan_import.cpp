@@ -270,4 +270,15 @@ ImportResult import_sswan(const fs::path& sswan_file, const fs::path& dir, const
     return result;
 }
 
+nlohmann::json import_result_json(const ImportResult& result) {
+    nlohmann::json written = nlohmann::json::array();
+    for (const auto& path : result.written) written.push_back(path.string());
+    return {{"ok", true},
+            {"name", result.mapped.name},
+            {"profile", result.written.empty() ? nlohmann::json(nullptr) : nlohmann::json(result.written.front().string())},
+            {"written", std::move(written)},
+            {"warnings", result.mapped.warnings},
+            {"next_steps", result.mapped.next_steps}};
+}
+
 }  // namespace ikevpn::client

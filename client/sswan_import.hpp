@@ -45,4 +45,8 @@ struct ImportResult {
 ImportResult import_sswan(const std::filesystem::path& sswan_file, const std::filesystem::path& dir,
                           const std::optional<std::string>& name);
 
+// `ikevpn import --json` (docs/cli-json.md): {"ok": true, "name", "profile" (the written profile file),
+// "written": [...], "warnings": [...], "next_steps": [...]}.
+nlohmann::json import_result_json(const ImportResult& result);
+
 }  // namespace ikevpn::client

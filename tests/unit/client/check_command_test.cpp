@@ -49,6 +49,34 @@ TEST_CASE("check: every problem names the profile file, the key and the referenc
     CHECK(has_line(result.warnings, "open.psk", "readable by group/others"));
 }
 
+TEST_CASE("check --json: ok, summary, errors with their keys, warnings") {
+    TempDir dir;
+    dir.write("work.psk", "correct horse battery staple\n", 0644);
+    const auto good = dir.write("work.json", psk_profile);
+    const auto ok = check_result_json(good, check_profile(good));
+    CHECK(ok["file"] == good.string());
+    CHECK(ok["ok"] == true);
+    CHECK(ok["summary"].get<std::string>().find("work: gateway 192.0.2.1") == 0);
+    CHECK(ok["errors"].empty());
+    REQUIRE(ok["warnings"].size() == 1);
+    CHECK(ok["warnings"][0].get<std::string>().find("work.psk") != std::string::npos);
+
+    const auto bad = dir.write("bad.json", R"({"gateway": "192.0.2.1", "local_id": "alice@example.com",
+        "auth": {"method": "psk", "psk_file": "missing.psk"}})");
+    const auto failed = check_result_json(bad, check_profile(bad));
+    CHECK(failed["ok"] == false);
+    CHECK(failed["summary"].is_null());
+    REQUIRE(failed["errors"].size() == 1);
+    CHECK(failed["errors"][0]["key"] == "auth.psk_file");
+    CHECK(failed["errors"][0]["message"].get<std::string>().find("missing.psk") != std::string::npos);
+
+    const auto junk = dir.write("junk.json", "{not json");
+    const auto unreadable = check_result_json(junk, check_profile(junk));
+    CHECK(unreadable["ok"] == false);
+    REQUIRE_FALSE(unreadable["errors"].empty());
+    CHECK(unreadable["errors"][0]["key"].is_null());
+}
+
 TEST_CASE("check: certificate, key and CA files must exist and parse as PEM") {
     TempDir dir;
     dir.write("good-ca.pem", ikevpn::test::test_ca_pem, 0644);

@@ -147,6 +147,13 @@ TEST_CASE("import writes the profile (0600) and CA, refuses to overwrite, and th
     CHECK((st.st_mode & 0777) == 0700);
     CHECK(read_text(out / "lab-ca.pem") == *result.mapped.ca_pem);
     CHECK(json::parse(read_text(out / "lab.json")) == result.mapped.profile);
+    const json summary = import_result_json(result);
+    CHECK(summary["ok"] == true);
+    CHECK(summary["name"] == "lab");
+    CHECK(summary["profile"] == (out / "lab.json").string());
+    CHECK(summary["written"] == json::array({(out / "lab.json").string(), (out / "lab-ca.pem").string()}));
+    CHECK(summary["next_steps"] == json(result.mapped.next_steps));
+    CHECK_FALSE(summary["next_steps"].empty());  // the PSK file still has to be written
 
     try {
         import_sswan(sswan, out, std::nullopt);
