@@ -12,7 +12,9 @@
 #   (f) the ikevpn pair of (c) with TUN offloads off ("tun": {"offload": false}): what TSO/GRO bring
 # for AES-128-GCM and ChaCha20-Poly1305 in (a), (b), (c) ("n/a" where ikevpn does not support it).
 # For the userspace processes it also reports CPU seconds per GB moved (utime+stime from /proc/PID/stat
-# before and after each run, over the bytes iperf3 moved) and peak RSS (VmHWM).
+# before and after each run, over the bytes iperf3 moved) and peak RSS (VmHWM). For ikevpn it also counts
+# heap allocations during each transfer (tests/bench/alloc_count.cpp, LD_PRELOAD; the steady-state target
+# is zero per packet) and reports them per GB moved.
 #
 # A benchmark, not a test: it never asserts a time. Exit 0 when the table was printed, 77 when a tool is
 # missing, 1 when the setup itself failed. Only documentation/benchmark address ranges inside namespaces it
@@ -43,8 +45,10 @@ WG_A_IF="wb$$a"  # wireguard-go's UAPI socket is /var/run/wireguard/<name>.sock:
 WG_B_IF="wb$$b"
 CLK_TCK=$(getconf CLK_TCK)
 
-declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=()
+declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=() ALLOCS=()
 BENCH_PIDS=()
+ALLOC_ENV=()
+ALLOC_FILES=()  # the allocation counters of the processes the next measure() call looks at
 
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -60,9 +64,11 @@ if [[ -z ${IKEVPN:-} ]]; then
     if [[ ! -f $build_dir/build.ninja ]]; then
         meson setup "$build_dir" "$root" --buildtype=release >&2
     fi
-    ninja -C "$build_dir" client/ikevpn >&2
+    ninja -C "$build_dir" client/ikevpn tests/bench/ikevpn_alloc_count.so >&2
     IKEVPN="$build_dir/client/ikevpn"
+    BENCH_ALLOC_SHIM="${BENCH_ALLOC_SHIM:-$build_dir/tests/bench/ikevpn_alloc_count.so}"
 fi
+BENCH_ALLOC_SHIM="${BENCH_ALLOC_SHIM:-}"  # with IKEVPN given: the shim's path, or no allocation counts
 [[ -x $IKEVPN ]] || { echo "SKIP: no ikevpn binary at $IKEVPN"; exit 77; }
 # shellcheck source=../interop/ikevpn.sh
 source "$root/tests/interop/ikevpn.sh"
@@ -106,6 +112,25 @@ cpu_ticks() {  # cpu_ticks PID... — summed utime+stime in clock ticks
     echo "$total"
 }
 
+# alloc_env FILE — sets ALLOC_ENV to the environment (NAME=VALUE words) that makes an ikevpn process count
+# its heap allocations into FILE (empty when there is no shim) and registers FILE for the next measure().
+alloc_env() {
+    ALLOC_ENV=()
+    [[ -n $BENCH_ALLOC_SHIM && -f $BENCH_ALLOC_SHIM ]] || return 0
+    rm -f "$1"
+    ALLOC_FILES+=("$1")
+    ALLOC_ENV=("LD_PRELOAD=$BENCH_ALLOC_SHIM" "IKEVPN_ALLOC_COUNTER=$1")
+}
+
+alloc_total() {  # alloc_total — the summed counters of ALLOC_FILES (8-octet native-endian integers)
+    local file n total=0
+    for file in "${ALLOC_FILES[@]}"; do
+        n=$(od -An -tu8 "$file" 2>/dev/null | tr -d ' ') || n=0
+        total=$((total + ${n:-0}))
+    done
+    echo "$total"
+}
+
 peak_rss_kib() {  # peak_rss_kib PID... — the largest VmHWM
     local pid kib max=0
     for pid in "$@"; do
@@ -126,13 +151,14 @@ wait_listening() {  # wait_listening NS PORT
 
 # measure KEY NS SERVER_IP PIDS... — iperf3 up and down; fills GBPS/CPU[KEY,up|down].
 measure() {
-    local key=$1 ns=$2 server=$3 dir json before after bytes reverse
+    local key=$1 ns=$2 server=$3 dir json before after bytes reverse allocs_before allocs_after
     shift 3
     for dir in up down; do
         reverse=()
         [[ $dir == up ]] || reverse=(-R)
         json="$OUT/iperf-${key//,/-}-$dir.json"
         before=$(cpu_ticks "$@")
+        allocs_before=$(alloc_total)
         if ! timeout $((BENCH_SECONDS + 30)) ip netns exec "$ns" iperf3 -c "$server" -p "$BENCH_PORT" \
             -t "$BENCH_SECONDS" --connect-timeout 5000 -J "${reverse[@]}" >"$json" 2>&1; then
             GBPS[$key,$dir]=fail
@@ -140,16 +166,22 @@ measure() {
             continue
         fi
         after=$(cpu_ticks "$@")
+        allocs_after=$(alloc_total)
         bytes=$(jq '.end.sum_received.bytes' "$json")
+        if ((${#ALLOC_FILES[@]} > 0)) && ((bytes > 0)); then
+            ALLOCS[$key,$dir]=$(awk -v n=$((allocs_after - allocs_before)) -v b="$bytes" \
+                'BEGIN { printf "%.0f", n / (b / 1e9) }')
+        fi
         GBPS[$key,$dir]=$(jq -r '.end.sum_received.bits_per_second / 1e9 | . * 1000 | round / 1000' "$json")
         if (($# > 0)) && ((bytes > 0)); then
             CPU[$key,$dir]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v b="$bytes" \
                 'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')
         fi
         bench_log "$key $dir: ${GBPS[$key,$dir]} Gbit/s, $bytes bytes, $(jq '.end.sum_sent.retransmits // 0' \
-            "$json") retransmits, CPU ${CPU[$key,$dir]:-n/a} s/GB"
+            "$json") retransmits, CPU ${CPU[$key,$dir]:-n/a} s/GB, heap allocations ${ALLOCS[$key,$dir]:-n/a}/GB"
     done
     (($# == 0)) || RSS[$key]=$(($(peak_rss_kib "$@") / 1024))
+    ALLOC_FILES=()
 }
 
 # ---------------------------------------------------------------- (a) ikevpn ↔ strongSwan gateway
@@ -166,7 +198,11 @@ case_a() {
     WHO[$key]="ikevpn"
     if ! engine_supports "$cipher"; then NOTE[$key]="n/a:engine"; return 0; fi
     ikevpn_write_profile "$dir" ".esp = [\"$cipher\"]"
+    ALLOC_FILES=()
+    alloc_env "$OUT/allocs-${key//,/-}"
+    IKEVPN_START_ENV=("${ALLOC_ENV[@]}")
     ikevpn_start "$dir"
+    IKEVPN_START_ENV=()
     BENCH_PIDS+=("$IKEVPN_PID")
     if ! ikevpn_wait_event connected 20; then
         NOTE[$key]="n/a:connect"
@@ -245,9 +281,14 @@ case_c() {
     k2=$(rand_hex "$bytes")
     write_peer_config "$OUT/peer-a-$cipher.json" "$cipher" 1 "$k1" "$k2" "$offload"
     write_peer_config "$OUT/peer-b-$cipher.json" "$cipher" 2 "$k2" "$k1" "$offload"
-    bench_start "$OUT/peer-a-$cipher.log" ip netns exec "$NS_A" "$IKEVPN" bench-peer "$OUT/peer-a-$cipher.json"
+    ALLOC_FILES=()
+    alloc_env "$OUT/allocs-a-${key//,/-}"
+    bench_start "$OUT/peer-a-$cipher.log" ip netns exec "$NS_A" env "${ALLOC_ENV[@]}" "$IKEVPN" bench-peer \
+        "$OUT/peer-a-$cipher.json"
     pa=$BENCH_PID
-    bench_start "$OUT/peer-b-$cipher.log" ip netns exec "$NS_B" "$IKEVPN" bench-peer "$OUT/peer-b-$cipher.json"
+    alloc_env "$OUT/allocs-b-${key//,/-}"
+    bench_start "$OUT/peer-b-$cipher.log" ip netns exec "$NS_B" env "${ALLOC_ENV[@]}" "$IKEVPN" bench-peer \
+        "$OUT/peer-b-$cipher.json"
     pb=$BENCH_PID
     if wait_log_line "$OUT/peer-a-$cipher.log" "bench-peer up" "$pa" 10 &&
         wait_log_line "$OUT/peer-b-$cipher.log" "bench-peer up" "$pb" 10 &&
@@ -321,15 +362,16 @@ report() {
     echo
     echo "ikevpn throughput: iperf3 -t $BENCH_SECONDS, 1 TCP stream; up = client->server, down = -R"
     echo "$(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ), ikevpn $("$IKEVPN" --version 2>/dev/null | awk '{print $2}')"
-    printf '%-40s %-17s %10s %10s  %-16s %9s %9s %8s\n' case cipher "up Gb/s" "down Gb/s" "CPU of" "s/GB up" \
-        "s/GB dn" "RSS MiB"
+    printf '%-40s %-17s %10s %10s  %-16s %9s %9s %8s %10s %10s\n' case cipher "up Gb/s" "down Gb/s" "CPU of" \
+        "s/GB up" "s/GB dn" "RSS MiB" "allocs/GB" "allocs/GB"
     for row in "${ROWS[@]}"; do
         key=$row
         label=${labels[${key%%,*}]}
         cipher=${key#*,}
         case $cipher in plain) cipher="-" ;; wireguard) cipher="chacha20poly1305" ;; esac
-        printf '%-40s %-17s %10s %10s  %-16s %9s %9s %8s\n' "$label" "$cipher" "$(cell "$key" up)" \
-            "$(cell "$key" down)" "${WHO[$key]:--}" "${CPU[$key,up]:--}" "${CPU[$key,down]:--}" "${RSS[$key]:--}"
+        printf '%-40s %-17s %10s %10s  %-16s %9s %9s %8s %10s %10s\n' "$label" "$cipher" "$(cell "$key" up)" \
+            "$(cell "$key" down)" "${WHO[$key]:--}" "${CPU[$key,up]:--}" "${CPU[$key,down]:--}" "${RSS[$key]:--}" \
+            "${ALLOCS[$key,up]:--}" "${ALLOCS[$key,down]:--}"
     done
     echo
     echo "ratios (up / down)"
@@ -347,6 +389,8 @@ report() {
             "$(ratio "a,$c" "b,$c" up)" "$(ratio "a,$c" "b,$c" down)"
     done
     echo "CPU s/GB: utime+stime of the named processes (summed for pairs) per 10^9 bytes received by iperf3;"
+    echo "allocs/GB: heap allocations (malloc & co., LD_PRELOAD counter) by the ikevpn processes during the transfer,"
+    echo "per 10^9 bytes (up / down); steady state should be 0 (a full-size packet is ~1400 bytes: 714k packets/GB)."
     echo "RSS: peak VmHWM of the largest of them. n/a:engine = this build's ESP engine lacks the transform (bench-peer --check)."
 }
 

@@ -48,8 +48,12 @@ EOF
 ikevpn_start() {
     IKEVPN_DIR=$1
     shift
-    # ip netns exec execs the program: $! is ikevpn's own PID, and it is our child (wait gives its status).
-    ip netns exec "$LAB_NS_CLIENT" "$IKEVPN" connect "$IKEVPN_DIR/profile.json" --json-events \
+    # ip netns exec (and env) exec the program: $! is ikevpn's own PID, and it is our child (wait gives its
+    # status). IKEVPN_START_ENV (an array of NAME=VALUE) sets extra environment, e.g. the benchmark's
+    # allocation counter.
+    local -a launch=()
+    [[ -z ${IKEVPN_START_ENV[*]:-} ]] || launch=(env "${IKEVPN_START_ENV[@]}")
+    ip netns exec "$LAB_NS_CLIENT" "${launch[@]}" "$IKEVPN" connect "$IKEVPN_DIR/profile.json" --json-events \
         --socket "$IKEVPN_DIR/ctl.sock" "$@" >"$IKEVPN_DIR/events.jsonl" 2>"$IKEVPN_DIR/stderr.log" </dev/null &
     IKEVPN_PID=$!
 }
