@@ -126,6 +126,16 @@ std::string resolvconf_fragment(const DnsSettings& s) {
     return text;
 }
 
+std::vector<std::string> resolvconf_add_command(const std::string& link, const DnsSettings& s, bool openresolv) {
+    if (openresolv && s.full_tunnel) return {"resolvconf", "-x", "-a", link};
+    return {"resolvconf", "-a", link};
+}
+
+bool resolvconf_is_openresolv() {
+    const CommandResult r = run_command({"resolvconf", "--version"});
+    return r.ok() && r.output.find("openresolv") != std::string::npos;
+}
+
 std::string resolv_conf_rewrite(const std::string& original, const DnsSettings& s, const std::string& profile,
                                 const fs::path& backup) {
     std::string text = "# Written by ikevpn (profile " + profile + ") while connected: DNS servers of the VPN gateway.\n"
@@ -174,7 +184,7 @@ void DnsConfigurator::apply() {
         }
         break;
     case DnsBackend::resolvconf: {
-        std::vector<std::string> argv = {"resolvconf", "-a", record_.link};
+        const auto argv = resolvconf_add_command(record_.link, settings_, resolvconf_is_openresolv());
         CommandResult r = run_command(argv, resolvconf_fragment(settings_));
         if (!r.ok()) throw PlatformError(command_text(argv), EINVAL, r.first_line());
         break;

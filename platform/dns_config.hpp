@@ -4,7 +4,10 @@
 //      domain "~." for a full tunnel (every name is resolved through the tunnel) and `default-route yes`;
 //      `resolvectl revert` undoes it (and resolved forgets the link anyway when the TUN disappears);
 //   2. resolvconf, when installed: `resolvconf -a <tun>` with a resolv.conf fragment on stdin,
-//      `resolvconf -d <tun>` to undo;
+//      `resolvconf -d <tun>` to undo. For a full tunnel with openresolv, `-x` marks our record exclusive, so
+//      the LAN's servers stop being listed after ours (a query that times out on ours would otherwise be
+//      retried in the clear). Debian's resolvconf has no such flag: its interface-order decides;
+
 //   3. otherwise a guarded rewrite of /etc/resolv.conf: the original is saved to a backup file first, our file
 //      starts with a marker, and on restore the original is written back only if the file still holds
 //      exactly what we wrote — if someone else changed it meanwhile we leave their version alone and say so,
@@ -50,6 +53,10 @@ DnsBackend detect_dns_backend();
 std::vector<std::vector<std::string>> resolvectl_apply_commands(const std::string& link, const DnsSettings& s);
 std::vector<std::string> resolvectl_revert_command(const std::string& link);
 std::string resolvconf_fragment(const DnsSettings& s);  // "nameserver ...\n" lines (+ "search ...")
+// `resolvconf [-x] -a LINK`: -x only for a full tunnel through openresolv (Debian's resolvconf rejects it).
+std::vector<std::string> resolvconf_add_command(const std::string& link, const DnsSettings& s, bool openresolv);
+// Whether the installed resolvconf is openresolv (`resolvconf --version` names it).
+bool resolvconf_is_openresolv();
 // `original` with its nameserver and search/domain lines replaced by ours (at most 3 servers: glibc's
 // MAXNS), options and comments kept, below a marker header that names `profile` and `backup`.
 std::string resolv_conf_rewrite(const std::string& original, const DnsSettings& s, const std::string& profile,

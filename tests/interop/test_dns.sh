@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR disable=SC2119  # lab helpers take optional arguments
 # "dns": true applies the gateway's DNS server (the lab pushes 198.51.100.53) to a resolv.conf of the client
-# namespace's own — the path without systemd-resolved or resolvconf (neither runs on the lab machine; the
-# resolvectl/resolvconf command lines are unit-tested in tests/unit/platform/dns_config_test.cpp). The file
+# namespace's own — the path without systemd-resolved or resolvconf (neither runs on the lab machine; they
+# have their own tests: test_dns_resolved.sh and test_dns_resolvconf.sh). The file
 # is byte-identical again after disconnect, after a failed connect and after SIGTERM; a file changed by
 # someone else while connected is left alone with a warning. Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail

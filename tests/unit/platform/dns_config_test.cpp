@@ -61,6 +61,15 @@ TEST_CASE("resolvconf fragment") {
           "nameserver 198.51.100.53\nsearch corp.example\n");
 }
 
+TEST_CASE("resolvconf command: exclusive (-x) only for a full tunnel through openresolv") {
+    const DnsSettings full{{ip("198.51.100.53")}, {}, true};
+    const DnsSettings split{{ip("198.51.100.53")}, {"corp.example"}, false};
+    using argv = std::vector<std::string>;
+    CHECK(resolvconf_add_command("ikevpn0", full, true) == argv{"resolvconf", "-x", "-a", "ikevpn0"});
+    CHECK(resolvconf_add_command("ikevpn0", split, true) == argv{"resolvconf", "-a", "ikevpn0"});
+    CHECK(resolvconf_add_command("ikevpn0", full, false) == argv{"resolvconf", "-a", "ikevpn0"});
+}
+
 TEST_CASE("backend names round-trip") {
     for (auto b : {DnsBackend::resolved, DnsBackend::resolvconf, DnsBackend::resolv_conf_file}) {
         DnsBackend parsed = DnsBackend::resolved;
