@@ -3,7 +3,7 @@
 //   ikevpn connect PROFILE [--json-events] [--socket PATH] [-v|--log-level LEVEL] [--dir DIR]
 //                  [--control-group GROUP]
 //   ikevpn status [--json] [--socket PATH]
-//   ikevpn disconnect [--socket PATH]
+//   ikevpn disconnect [--json] [--socket PATH]
 //   ikevpn list [--json] [--dir DIR]
 //   ikevpn check PROFILE [--json] [--dir DIR]
 //   ikevpn import FILE.sswan [--json] [--dir DIR] [--name NAME]
@@ -171,17 +171,66 @@ int run_status_command(const Arguments& args) {
     return std::cout.flush() ? 0 : exit_failure;
 }
 
+void print_dead_connects(const DeadConnects& dead) {
+    for (const auto& line : dead.unreadable) fail_line(line);
+    for (const auto& run : dead.cleaned) {
+        std::fprintf(stderr, "ikevpn: no ikevpn is running for profile %s (pid %d is gone); cleaned up what it left:\n",
+                     run.profile.c_str(), run.pid);
+        for (const auto& line : run.report.cleaned) std::fprintf(stderr, "ikevpn:   %s\n", line.c_str());
+        if (run.report.cleaned.empty()) std::fprintf(stderr, "ikevpn:   nothing was left to undo\n");
+        for (const auto& line : run.report.problems) fail_line(line);
+    }
+}
+
+// `disconnect --json` (docs/status-json.md): {"ok", "disconnect_requested": SOCKET or null, "cleaned_up":
+// [{"profile", "pid", "cleaned", "problems"}], "error"}.
+nlohmann::json dead_connects_json(const DeadConnects& dead) {
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& run : dead.cleaned)
+        runs.push_back({{"profile", run.profile}, {"pid", run.pid}, {"cleaned", run.report.cleaned},
+                        {"problems", run.report.problems}});
+    nlohmann::json out = {{"ok", true}, {"disconnect_requested", nullptr}, {"cleaned_up", std::move(runs)}};
+    if (!dead.unreadable.empty()) out["unreadable_state"] = dead.unreadable;
+    return out;
+}
+
 int run_disconnect_command(const Arguments& args) {
     // A connect that was killed cannot answer; clean up what it left instead (client/run_state.hpp).
-    if (auto code = disconnect_dead_connects(fs::path(args.socket))) return *code;
-    const auto path = socket_of(args);
-    const auto answer = control_request(path, {{"command", "disconnect"}});
-    if (answer.value("ok", false) != true) {
-        fail_line(path.string() + ": " + answer.value("error", std::string("disconnect failed")));
-        return exit_failure;
+    const DeadConnects dead = clean_up_dead_connects(fs::path(args.socket));
+    nlohmann::json out = dead_connects_json(dead);
+    if (!args.json) print_dead_connects(dead);
+    if (auto code = dead.exit_code()) {
+        if (!args.json) return *code;
+        out["ok"] = *code == 0;
+        return print_json(out, *code);
     }
-    std::fprintf(stderr, "ikevpn: disconnect requested (%s)\n", path.c_str());
-    return 0;
+    fs::path path;
+    nlohmann::json answer;
+    try {
+        path = socket_of(args);
+        answer = control_request(path, {{"command", "disconnect"}});
+    } catch (const std::exception& e) {
+        if (!args.json) throw;
+        out["ok"] = false;
+        out["error"] = e.what();
+        return print_json(out, exit_failure);
+    }
+    if (answer.value("ok", false) != true) {
+        const std::string error = path.string() + ": " + answer.value("error", std::string("disconnect failed"));
+        if (!args.json) {
+            fail_line(error);
+            return exit_failure;
+        }
+        out["ok"] = false;
+        out["error"] = error;
+        return print_json(out, exit_failure);
+    }
+    if (!args.json) {
+        std::fprintf(stderr, "ikevpn: disconnect requested (%s)\n", path.c_str());
+        return 0;
+    }
+    out["disconnect_requested"] = path.string();
+    return print_json(out, 0);
 }
 
 int run_list_command(const Arguments& args) {
@@ -328,6 +377,7 @@ int run(int argc, char** argv) {
 
     auto* disconnect = app.add_subcommand("disconnect", "ask the running connection to disconnect");
     add_socket_option(disconnect, args, running_socket_help);
+    disconnect->add_flag("--json", args.json, "print the result as JSON (ok, disconnect_requested, cleaned_up, error)");
     disconnect->footer("Examples:\n  sudo ikevpn disconnect\n  sudo ikevpn disconnect --socket /run/ikevpn/work.sock");
 
     CLI::App *list = nullptr, *check = nullptr, *import = nullptr;

@@ -152,43 +152,42 @@ CleanupReport clean_up_run(const fs::path& state_path, const RunState& state, bo
     return report;
 }
 
-std::optional<int> disconnect_dead_connects(const fs::path& socket) {
+std::optional<int> DeadConnects::exit_code() const {
+    if (cleaned.empty() && unreadable.empty()) return std::nullopt;
+    if (live_connect_left) return std::nullopt;
+    bool failed = !unreadable.empty();
+    for (const auto& dead : cleaned) failed = failed || !dead.report.problems.empty();
+    return failed ? 1 : 0;
+}
+
+DeadConnects clean_up_dead_connects(const fs::path& socket) {
+    DeadConnects result;
     std::vector<fs::path> states;
     std::error_code ec;
     if (!socket.empty()) {
-        if (control_socket_in_use(socket)) return std::nullopt;
+        if (control_socket_in_use(socket)) return result;
         if (fs::exists(state_path_for(socket), ec)) states.push_back(state_path_for(socket));
     } else {
         for (const auto& entry : fs::directory_iterator(control_socket_dir, ec))
             if (entry.path().extension() == ".state") states.push_back(entry.path());
     }
-    bool cleaned_any = false, failed = false;
     for (const auto& path : states) {
         std::optional<RunState> state;
         try {
             state = load_run_state(path);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "ikevpn: error: %s\n", e.what());
-            failed = true;
+            result.unreadable.emplace_back(e.what());
             continue;
         }
         if (!state || control_socket_in_use(state->socket)) continue;
-        CleanupReport report = clean_up_run(path, *state);
-        cleaned_any = true;
-        std::fprintf(stderr, "ikevpn: no ikevpn is running for profile %s (pid %d is gone); cleaned up what it left:\n",
-                     state->profile.c_str(), state->pid);
-        for (const auto& line : report.cleaned) std::fprintf(stderr, "ikevpn:   %s\n", line.c_str());
-        if (report.cleaned.empty()) std::fprintf(stderr, "ikevpn:   nothing was left to undo\n");
-        for (const auto& line : report.problems) std::fprintf(stderr, "ikevpn: error: %s\n", line.c_str());
-        failed = failed || !report.problems.empty();
+        result.cleaned.push_back({state->profile, state->pid, clean_up_run(path, *state)});
     }
-    if (!cleaned_any && !failed) return std::nullopt;
     // With no --socket a live connect may still be there to disconnect normally.
-    if (socket.empty()) {
+    if (socket.empty() && (!result.cleaned.empty() || !result.unreadable.empty())) {
         for (const auto& entry : fs::directory_iterator(control_socket_dir, ec))
-            if (entry.path().extension() == ".sock" && control_socket_in_use(entry.path())) return std::nullopt;
+            if (entry.path().extension() == ".sock" && control_socket_in_use(entry.path())) result.live_connect_left = true;
     }
-    return failed ? 1 : 0;
+    return result;
 }
 
 }  // namespace ikevpn::client

@@ -42,10 +42,21 @@ struct CleanupReport {
 // process's socket file. Call only when that process no longer answers on state.socket.
 CleanupReport clean_up_run(const std::filesystem::path& state_path, const RunState& state, bool remove_socket = true);
 
-// For `ikevpn disconnect` when the connect it would talk to is dead: cleans up after every dead connect
-// (the one of `socket` if given, else every *.state in /run/ikevpn) and prints what it did on stderr.
-// Returns the exit code when that is all disconnect has to do; nullopt when there was nothing stale or a
-// live connect still needs the normal disconnect.
-std::optional<int> disconnect_dead_connects(const std::filesystem::path& socket);
+// For `ikevpn disconnect` when the connect it would talk to is dead: what was cleaned up after every dead
+// connect (the one of `socket` if given, else every *.state in /run/ikevpn).
+struct DeadConnect {
+    std::string profile;
+    int pid = 0;
+    CleanupReport report;
+};
+struct DeadConnects {
+    std::vector<DeadConnect> cleaned;
+    std::vector<std::string> unreadable;  // state files that could not be read, one line each
+    bool live_connect_left = false;       // without --socket: a live connect still needs the normal disconnect
+    // The exit code when that is all disconnect has to do; nullopt when there was nothing stale or a live
+    // connect still needs the normal disconnect.
+    std::optional<int> exit_code() const;
+};
+DeadConnects clean_up_dead_connects(const std::filesystem::path& socket);
 
 }  // namespace ikevpn::client

@@ -102,7 +102,10 @@ ikevpn_start "$work"
 check_fatal "split tunnel: connected" ikevpn_wait_event connected 20
 check "split tunnel: the gateway's server is listed" netns_resolv_has_server 198.51.100.53
 check "split tunnel: the LAN's server stays listed" netns_resolv_has_server 192.0.2.53
-check "split tunnel: ikevpn disconnect exits 0" ikevpn_ctl disconnect
+disconnect_json=$(ikevpn_ctl disconnect --json) || true
+check "split tunnel: ikevpn disconnect --json says the disconnect was requested" \
+    jq -e --arg sock "$work/ctl.sock" '.ok == true and .disconnect_requested == $sock and .cleaned_up == []' \
+    <<<"$disconnect_json"
 ikevpn_wait_exit 15 || true
 check "split tunnel: resolv.conf is the LAN's again" netns_resolv_is_original
 
@@ -113,8 +116,11 @@ check_fatal "connected for SIGKILL" ikevpn_wait_event connected 20
 kill -KILL "$IKEVPN_PID"
 ikevpn_wait_exit 10 || true
 check "SIGKILL: the record is still there (nobody cleaned up yet)" netns_resolv_has_server 198.51.100.53
-check "SIGKILL: ikevpn disconnect cleans up what the dead process left (exit 0)" \
-    in_client "$IKEVPN" disconnect --socket "$work/ctl.sock"
+disconnect_json=$(in_client "$IKEVPN" disconnect --json --socket "$work/ctl.sock") || true
+echo "INFO: disconnect --json after SIGKILL: $(jq -c . <<<"$disconnect_json" 2>/dev/null || echo "$disconnect_json")"
+check "SIGKILL: ikevpn disconnect --json reports what it cleaned up after the dead process" \
+    jq -e '.ok == true and .disconnect_requested == null and .cleaned_up[0].profile == "demo" and
+        (.cleaned_up[0].cleaned | any(test("resolvconf|DNS"))) and .cleaned_up[0].problems == []' <<<"$disconnect_json"
 check "SIGKILL: resolv.conf is the LAN's again" netns_resolv_is_original
 
 check "the machine's own /etc/resolv.conf was never touched" \
