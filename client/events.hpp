@@ -7,7 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace ikevpn::client {
@@ -45,7 +48,11 @@ public:
 
     Logger& log() { return log_; }
 
+    // Called with every event (with or without --json-events), e.g. to tell the service manager.
+    void set_observer(std::function<void(const nlohmann::json&)> observer) { observer_ = std::move(observer); }
+
 private:
+    std::function<void(const nlohmann::json&)> observer_;
     bool json_events_;
     unsigned step_ = 0;  // the next step number, 0 = not numbering
     int verbosity_;
@@ -53,6 +60,11 @@ private:
     std::FILE* json_;
     std::mutex mutex_;  // JSON lines from the control plane and the data plane threads must not interleave
 };
+
+// The sd_notify(3) state for an event, for `Type=notify` services (packaging/systemd/ikevpn@.service):
+// "connected" → READY=1 with a STATUS line, "reconnecting"/"path_changed"/"error" → STATUS, "disconnected"
+// → STOPPING=1; nullopt for events the service manager need not hear about (rekeys).
+std::optional<std::string> service_notification_for(const nlohmann::json& event);
 
 // Error codes of {"event":"error"} (see docs/status-json.md).
 namespace error_code {

@@ -20,6 +20,7 @@
 #include "client/session.hpp"
 #include "client/sswan_import.hpp"
 #include "client/status_format.hpp"
+#include "platform/service_notify.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -79,6 +80,13 @@ std::vector<fs::path> search_path_of(const Arguments& args) {
 
 int run_connect_command(const Arguments& args) {
     EventSink events(args.json_events, verbosity_of(args));
+    // Under systemd (Type=notify): READY=1 once connected, STATUS lines, STOPPING=1 (client/events.hpp).
+    const ikevpn::platform::ServiceNotifier service_manager;
+    if (service_manager.enabled()) {
+        events.set_observer([&service_manager](const nlohmann::json& event) {
+            if (const auto state = service_notification_for(event)) service_manager.notify(*state);
+        });
+    }
     std::vector<std::string> warnings;
     Profile profile;
     try {

@@ -70,3 +70,30 @@ TEST_CASE("verbosity, no JSON without --json-events, and hostile text") {
     CHECK(quiet_human.contents().empty());
     CHECK(events.contents() == "{\"event\":\"rekeyed\",\"id\":\"bad \xEF\xBF\xBD utf-8\"}\n");
 }
+
+TEST_CASE("service manager notifications for events") {
+    using ikevpn::client::service_notification_for;
+    CHECK(service_notification_for({{"event", "connected"}, {"remote", "192.0.2.1:4500"}, {"virtual_ip", "203.0.113.7"}}) ==
+          "READY=1\nSTATUS=connected to 192.0.2.1:4500, virtual IP 203.0.113.7");
+    CHECK(service_notification_for({{"event", "connected"}, {"virtual_ip", nullptr}}) == "READY=1\nSTATUS=connected");
+    CHECK(service_notification_for({{"event", "disconnected"}, {"reason", "requested"}}) ==
+          "STOPPING=1\nSTATUS=disconnected: requested");
+    // A gateway's text must not inject a second assignment.
+    CHECK(service_notification_for({{"event", "error"}, {"code", "AUTH_FAILED"}, {"message", "bad\nREADY=1"}}) ==
+          "STATUS=error: bad READY=1");
+    CHECK(service_notification_for({{"event", "reconnecting"}, {"reason", "path lost"}}) ==
+          "STATUS=reconnecting: path lost");
+    CHECK(service_notification_for({{"event", "rekeyed"}}) == std::nullopt);
+    CHECK(service_notification_for({{"no_event", 1}}) == std::nullopt);
+}
+
+TEST_CASE("the observer sees every event, with or without --json-events") {
+    File human, json;
+    EventSink sink(false, ikevpn::client::verbosity_info, human.file.get(), json.file.get());
+    std::string seen;
+    sink.set_observer([&seen](const nlohmann::json& event) { seen += event.value("event", "?") + ";"; });
+    sink.emit({{"event", "connected"}});
+    sink.error("AUTH_FAILED", "no");
+    CHECK(seen == "connected;error;");
+    CHECK(json.contents().empty());
+}
