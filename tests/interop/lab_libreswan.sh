@@ -33,9 +33,10 @@ LSW_POOL="203.0.113.1-203.0.113.100"
 LSW_DNS=198.51.100.53
 LSW_DIR=""
 LSW_UML_PID=""
-LSW_CMD_SEQ=0
 # Kernel modules pluto's ESP needs in the guest (Debian's UML kernel builds them as modules).
-LSW_MODULES="xfrm_user xfrm_algo esp4 authenc authencesn gcm ghash_generic ctr seqiv echainiv cbc hmac \
+# cryptomgr (CONFIG_CRYPTO_MANAGER=m) instantiates templates such as rfc4106(gcm(aes)); without it adding
+# an SA fails with ENOENT.
+LSW_MODULES="cryptomgr xfrm_user xfrm_algo esp4 authenc authencesn gcm ghash_generic ctr seqiv echainiv cbc hmac \
 sha256_generic sha512_generic chacha20poly1305"
 
 # lsw_fetch_libreswan — LSW_ROOT: an extracted libreswan package, from the cache or downloaded into it.
@@ -170,6 +171,10 @@ else
 fi
 echo "guest: kernel \$(uname -r)"
 modprobe -a -d /mnt $LSW_MODULES || echo "guest: modprobe failed"
+# Whatever else the kernel asks for (request_module) comes from the same place.
+printf '#!/bin/sh\necho "\$*" >>%s/modprobe.log\nexec /usr/sbin/modprobe -d /mnt "\$@"\n' "\$D" >/run/modprobe
+chmod 755 /run/modprobe
+echo /run/modprobe >/proc/sys/kernel/modprobe
 ip link set lo up
 ip addr add $LAB_GATEWAY_IP/24 dev vec0
 ip addr add $LAB_GATEWAY_INNER_IP/24 dev vec1
@@ -185,7 +190,6 @@ i=0
 while [ ! -S /run/pluto/pluto.ctl ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 \$L/addconn --config \$D/ipsec.conf --ctlsocket /run/pluto/pluto.ctl --autoall >\$D/addconn.log 2>&1
 echo \$? >\$D/ready
-mkdir -p \$D/cmd
 while [ ! -e \$D/stop ]; do
     for f in \$D/cmd/*.sh; do
         [ -e "\$f" ] || continue
@@ -225,7 +229,7 @@ lsw_start_gateway() {
     [[ -n $authby ]] || authby=$([[ -n $cert ]] && echo "rsasig,ecdsa" || echo secret)
     LSW_DIR="$LAB_DIR/libreswan"
     rm -rf "$LSW_DIR"
-    mkdir -p "$LSW_DIR/nss" "$LSW_DIR/uml"
+    mkdir -p "$LSW_DIR/nss" "$LSW_DIR/uml" "$LSW_DIR/cmd"
     if [[ -n $cert ]]; then
         lsw_write_nss "$LSW_DIR/nss" "$pki" "$cert" "$ca"
     else
@@ -260,22 +264,23 @@ lsw_start_gateway() {
 }
 
 # lsw_guest CMD... — run CMD (one shell command line) in the guest; its output on stdout; its status.
+# The file name comes from mktemp, not a counter: tests call this in subshells ($(...), check).
 lsw_guest() {
-    local n f deadline=$((SECONDS + 30))
-    LSW_CMD_SEQ=$((LSW_CMD_SEQ + 1))
-    n=$LSW_CMD_SEQ
-    f="$LSW_DIR/cmd/$n.sh"
-    printf '%s\n' "$*" >"$f.tmp"
-    mv "$f.tmp" "$f"
-    while [[ ! -e $f.rc ]]; do
+    local f rc deadline=$((SECONDS + 30))
+    f=$(mktemp "$LSW_DIR/cmd/XXXXXX")
+    printf '%s\n' "$*" >"$f"
+    mv "$f" "$f.sh"
+    while [[ ! -e $f.sh.rc ]]; do
         if ! lab_pid_alive "$LSW_UML_PID" || ((SECONDS >= deadline)); then
             echo "lsw: no answer from the guest to: $*" >&2
             return 124
         fi
         sleep 0.05
     done
-    cat "$f.out"
-    return "$(cat "$f.rc")"
+    cat "$f.sh.out"
+    rc=$(cat "$f.sh.rc")
+    [[ -n ${LAB_KEEP:-} ]] || rm -f "$f.sh.out" "$f.sh.rc"
+    return "$rc"
 }
 
 lsw_whack() { lsw_guest "whack --ctlsocket /run/pluto/pluto.ctl $*"; }
