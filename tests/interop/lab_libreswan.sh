@@ -36,7 +36,7 @@ LSW_UML_PID=""
 # Kernel modules pluto's ESP needs in the guest (Debian's UML kernel builds them as modules).
 # cryptomgr (CONFIG_CRYPTO_MANAGER=m) instantiates templates such as rfc4106(gcm(aes)); without it adding
 # an SA fails with ENOENT.
-LSW_MODULES="cryptomgr xfrm_user xfrm_algo esp4 authenc authencesn gcm ghash_generic ctr seqiv echainiv cbc hmac \
+LSW_MODULES="cryptomgr drbg jitterentropy_rng xfrm_user xfrm_algo esp4 authenc authencesn gcm ghash_generic ctr seqiv echainiv cbc hmac \
 sha256_generic sha512_generic chacha20poly1305"
 
 # lsw_fetch_libreswan — LSW_ROOT: an extracted libreswan package, from the cache or downloaded into it.
@@ -121,7 +121,8 @@ lsw_write_conf() {
         echo "    leftid=$id"
         echo "    leftsubnet=$LAB_HOST_NET"
         echo "    right=%any"
-        echo "    rightid=%any"
+        # With certificates, the client's ID must be one its certificate carries (%fromcert).
+        echo "    rightid=$([[ -n $cert ]] && echo %fromcert || echo %any)"
         echo "    rightaddresspool=$LSW_POOL"
         echo "    modecfgdns=$LSW_DNS"
         echo "    narrowing=yes"
@@ -241,11 +242,16 @@ lsw_start_gateway() {
     ip -n "$LAB_NS_GATEWAY" addr flush dev "$LAB_GATEWAY_CLIENT_IF"
     ip -n "$LAB_NS_GATEWAY" addr flush dev "$LAB_GATEWAY_HOST_IF"
 
+    # Fixed MAC addresses (below) keep the neighbours' ARP entries right when a test reboots the guest;
+    # entries from before the first boot (the namespace's own g-cl/g-host) go now.
+    lab_exec_client ip neigh flush dev "$LAB_CLIENT_IF"
+    lab_exec_host ip neigh flush dev "$LAB_HOST_IF"
     # setsid (no fork: a background job of a script is no group leader) makes the UML kernel a process
     # group leader, so lsw_stop_gateway can end the kernel and all its helper processes by that PGID.
     ip netns exec "$LAB_NS_GATEWAY" setsid "$LSW_UML" mem=192M rootfstype=hostfs rootflags=/ ro \
         init="$LSW_DIR/init.sh" umid="uml" uml_dir="$LSW_DIR/uml" con=null ssl=null con0=null,fd:1 \
-        vec0:transport=raw,ifname="$LAB_GATEWAY_CLIENT_IF" vec1:transport=raw,ifname="$LAB_GATEWAY_HOST_IF" \
+        vec0:transport=raw,ifname="$LAB_GATEWAY_CLIENT_IF",mac=02:00:c0:00:02:01 \
+        vec1:transport=raw,ifname="$LAB_GATEWAY_HOST_IF",mac=02:00:c6:33:64:01 \
         </dev/null >"$LSW_DIR/console.log" 2>&1 &
     LSW_UML_PID=$!
     local deadline=$((SECONDS + 60))

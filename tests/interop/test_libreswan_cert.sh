@@ -90,7 +90,8 @@ gateway() {
     check_fatal "pluto boots with certificate $1 (authby=$2)" test "$booted" -eq 0
 }
 
-# profile NAME CLIENT_CERT CA — a profile dir with the PEM files next to the profile.
+# profile NAME CLIENT_CERT CA — a profile dir with the PEM files next to the profile. pluto keeps its
+# default proposals here, which have no PRF-HMAC-SHA-384: it must take the profile's second IKE proposal.
 profile() {
     local name=$1 client=$2 ca=$3
     dir="$LAB_DIR/$name"
@@ -99,7 +100,8 @@ profile() {
     (umask 077 && cp "$pkidir/$client.key" "$dir/client.key")
     cp "$pkidir/$ca.pem" "$dir/ca.pem"
     ikevpn_write_profile "$dir" '.remote_id = "vpn.example.com" | .ca = ["ca.pem"]
-        | .auth = {"method": "pubkey", "cert": "client.pem", "key": "client.key"}'
+        | .auth = {"method": "pubkey", "cert": "client.pem", "key": "client.key"}
+        | .ike = ["aes256gcm16-prfsha384-x25519", "aes256gcm16-prfsha512-x25519"]'
 }
 
 # connects LABEL PATTERN — connect, ping, pluto's log line about our AUTH matches PATTERN, clean disconnect.
