@@ -141,7 +141,11 @@ ikevpn_run_foreground "$dir" 40
 check "other CA: exits non-zero by itself (status $IKEVPN_STATUS)" \
     test "$IKEVPN_STATUS" -ne 0 -a "$IKEVPN_STATUS" -ne 124 -a "$IKEVPN_STATUS" -ne 137
 check "other CA: error event AUTH_FAILED" error_code_is AUTH_FAILED
-echo "INFO: other CA: $(grep -m1 -i 'error\|fail' "$IKEVPN_DIR/stderr.log" || true)"
+echo "INFO: other CA: $(grep -m1 -o 'authentication failed.*' "$IKEVPN_DIR/stderr.log" || true)"
+check "other CA: the message points at our certificate, not at a PSK" \
+    grep -q "AUTHENTICATION_FAILED (check that it trusts our certificate's CA" "$IKEVPN_DIR/stderr.log"
+check "other CA: pluto's log says why (SEC_ERROR_UNKNOWN_ISSUER)" \
+    grep -q 'SEC_ERROR_UNKNOWN_ISSUER' "$LSW_DIR/pluto.log"
 check "other CA: no TUN left, ip rule unchanged" nothing_left
 check "other CA: pluto and the guest kernel hold no SA" pluto_empty
 
