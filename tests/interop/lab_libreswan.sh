@@ -49,8 +49,11 @@ lsw_fetch_libreswan() {
         # apt-get download runs as _apt where it can; the directory must be writable for it.
         chmod 755 "$tmp"
         if (cd "$tmp" && apt-get download -q libreswan >/dev/null 2>&1 && dpkg -x libreswan_*.deb root); then
-            rm -rf "$cached"
-            mv "$tmp/root" "$cached"
+            # A parallel run may have filled the cache meanwhile: keep its copy (mv -T will not replace it).
+            if [[ ! -x $cached/usr/libexec/ipsec/pluto ]]; then
+                rm -rf "$cached"
+                mv -T "$tmp/root" "$cached" 2>/dev/null || true
+            fi
         fi
         rm -rf "$tmp"
     fi
@@ -65,8 +68,9 @@ lsw_require() {
         exit 77
     fi
     local uml_release
-    uml_release=$(ls "$LSW_UML_MODULES" 2>/dev/null | head -n 1)
-    if [[ -z $uml_release || -z $(find "$LSW_UML_MODULES/$uml_release" -name 'esp4.ko*' -print -quit) ]]; then
+    uml_release=$("$LSW_UML" --version 2>/dev/null || true)
+    if [[ -z $uml_release || ! -d $LSW_UML_MODULES/$uml_release ||
+        -z $(find "$LSW_UML_MODULES/$uml_release" -name 'esp4.ko*' -print -quit) ]]; then
         echo "SKIP: no esp4 module for the UML kernel under $LSW_UML_MODULES (install user-mode-linux)"
         exit 77
     fi
@@ -85,11 +89,12 @@ lsw_require() {
 lsw_usage() {
     cat >&2 <<'EOF'
 lsw_start_gateway [--psk S] [--ike P] [--esp P] [--id ID] [--cert NAME --ca NAME --pki DIR]
-                  [--authby A] [--conn-extra LINE]...
+                  [--authby A] [--dns "IP, IP"] [--conn-extra LINE]...
   --psk      pre-shared key (default: the lab's); ignored with --cert
   --ike/--esp  pluto proposal strings (default: libreswan's own defaults)
   --cert NAME  authenticate with DIR/NAME.pem + DIR/NAME.key; trust DIR/CA.pem for clients (rightca=%same)
   --authby   pluto's authby= (e.g. ecdsa, rsasig) — default secret, or rsasig,ecdsa with --cert
+  --dns      pluto's modecfgdns= (default 198.51.100.53); an IPv6 server is sent as INTERNAL_IP6_DNS
 EOF
 }
 
@@ -107,8 +112,8 @@ lsw_write_nss() {
 
 # lsw_write_conf ... — ipsec.conf and ipsec.secrets for one responder connection "ikevpn".
 lsw_write_conf() {
-    local psk=$1 ike=$2 esp=$3 id=$4 cert=$5 ca=$6 authby=$7
-    shift 7
+    local psk=$1 ike=$2 esp=$3 id=$4 cert=$5 ca=$6 authby=$7 dns=$8
+    shift 8
     {
         echo "config setup"
         echo "    logfile=$LSW_DIR/pluto.log"
@@ -124,7 +129,7 @@ lsw_write_conf() {
         # With certificates, the client's ID must be one its certificate carries (%fromcert).
         echo "    rightid=$([[ -n $cert ]] && echo %fromcert || echo %any)"
         echo "    rightaddresspool=$LSW_POOL"
-        echo "    modecfgdns=$LSW_DNS"
+        echo "    modecfgdns=\"$dns\""
         echo "    narrowing=yes"
         # ikevpn always wants ESP in UDP (it already fakes NAT-D); say so on this side too.
         echo "    encapsulation=yes"
@@ -211,7 +216,7 @@ EOF
 # lsw_start_gateway [opts] — see lsw_usage. Boots the guest in the gateway namespace.
 lsw_start_gateway() {
     local psk=${LAB_PSK:-ikevpn-lab-secret-0123456789} ike="" esp="" id="@gw.example.com"
-    local cert="" ca="" pki="" authby="" extra=()
+    local cert="" ca="" pki="" authby="" dns=$LSW_DNS extra=()
     while (($#)); do
         case $1 in
             --psk) psk=$2 ;;
@@ -222,6 +227,7 @@ lsw_start_gateway() {
             --ca) ca=$2 ;;
             --pki) pki=$2 ;;
             --authby) authby=$2 ;;
+            --dns) dns=$2 ;;
             --conn-extra) extra+=("$2") ;;
             *) lsw_usage; return 2 ;;
         esac
@@ -236,7 +242,7 @@ lsw_start_gateway() {
     else
         certutil -N -d "sql:$LSW_DIR/nss" --empty-password
     fi
-    lsw_write_conf "$psk" "$ike" "$esp" "$id" "$cert" "$ca" "$authby" "${extra[@]}"
+    lsw_write_conf "$psk" "$ike" "$esp" "$id" "$cert" "$ca" "$authby" "$dns" "${extra[@]}"
     lsw_write_init
     # The gateway namespace's own stack keeps out of the way: the guest owns the addresses.
     ip -n "$LAB_NS_GATEWAY" addr flush dev "$LAB_GATEWAY_CLIENT_IF"

@@ -3,7 +3,8 @@
 # ikevpn against a second IKEv2 implementation: libreswan's pluto (4.10) with the kernel's ESP, in a
 # User-Mode-Linux guest (see lab_libreswan.sh). PSK: pluto is limited to one IKE and one ESP proposal
 # that are ikevpn's second choices, so the status must show libreswan's pick; ping through the tunnel
-# (ikevpn's userspace ESP in UDP <-> the guest kernel's ESP in UDP) both ways; both ends agree on SPIs
+# (ikevpn's userspace ESP in UDP <-> the guest kernel's ESP in UDP) both ways; pluto's IPv4 and IPv6 DNS
+# servers taken; both ends agree on SPIs
 # and algorithms; disconnect leaves nothing in ikevpn's namespace nor in pluto or the guest's kernel.
 # Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
@@ -48,7 +49,8 @@ t0=$SECONDS
 # ikevpn's first choices are AES-256-GCM/SHA-384/X25519 and AES-256-GCM; pluto only takes the second.
 # Not inside check: it sets LSW_DIR and LSW_UML_PID, which a subshell would lose.
 booted=0
-lsw_start_gateway --ike aes_gcm128-sha2_256-dh19 --esp aes_gcm128 || booted=$?
+# An IPv6 DNS server too: libreswan 4.10 sends INTERNAL_IP6_DNS as 17 bytes (LAB-NOTES), which we must take.
+lsw_start_gateway --ike aes_gcm128-sha2_256-dh19 --esp aes_gcm128 --dns "$LSW_DNS, 2001:db8:2::53" || booted=$?
 check_fatal "libreswan gateway boots in the UML guest and loads its connection" test "$booted" -eq 0
 echo "INFO: guest up with pluto in $((SECONDS - t0)) s (console: $LSW_DIR/console.log)"
 check "guest kernel has ESP, XFRM netlink and GCM loaded" \
@@ -74,8 +76,8 @@ echo "INFO: $connected"
 vip=$(jq -r '.virtual_ip // empty' <<<"$connected")
 check_fatal "virtual IP ${vip:-none} is from pluto's pool 203.0.113.1-100" vip_in_pool "$vip"
 # shellcheck disable=SC2016  # jq variables
-check "connected event lists pluto's DNS server $LSW_DNS" \
-    jq -e --arg dns "$LSW_DNS" '.dns | index($dns) != null' <<<"$connected"
+check "connected event lists pluto's DNS servers $LSW_DNS and 2001:db8:2::53 (INTERNAL_IP6_DNS)" \
+    jq -e --arg dns "$LSW_DNS" '.dns == [$dns, "2001:db8:2::53"]' <<<"$connected"
 
 check "ping 198.51.100.2 through the tunnel (3 packets)" lab_exec_client ping -c3 -i0.2 -W2 "$LAB_HOST_IP"
 check "host saw echo requests from the virtual IP" host_saw_vip
