@@ -65,8 +65,8 @@ pfs_every_rekey() { ((pfs_rekeys == child_rekeys)); }
 check "pluto's log: every CHILD rekey ($pfs_rekeys of $child_rekeys) used DH31 (CURVE25519, PFS)" pfs_every_rekey
 # pluto, as responder, sends on the new CHILD SA as soon as it has answered the rekey; an echo reply that
 # overtakes that answer arrives under an SPI we cannot have keys for yet (counted as drops.unknown_spi).
-# strongSwan waits for the old SA's deletion, so test_client_rekey.sh allows no loss; here at most one
-# echo per CHILD rekey may go that way.
+# Against strongSwan test_client_rekey.sh allows no loss; here at most one echo per CHILD rekey may go
+# that way (tests/interop/README.md, "What libreswan taught us").
 sent=$(grep -oE '^[0-9]+ packets transmitted' "$ping_out" | cut -d' ' -f1 || echo 0)
 received=$(grep -oE '[0-9]+ received' "$ping_out" | cut -d' ' -f1 || echo 0)
 lost=$((sent - received))
