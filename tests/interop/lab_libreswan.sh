@@ -165,13 +165,14 @@ mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
 # \$D (the run's directory on the host, usually under /tmp) read-write at the same path.
 mount -t hostfs -o \$D none \$D
+# Only \$D is writable from the guest; the modules and libreswan's helpers are mounted read-only (-r).
 # The host has no /lib/modules to mount over: modprobe -d looks in /mnt/lib/modules/\$(uname -r).
 mount -t tmpfs tmpfs /mnt
 mkdir -p /mnt/lib/modules
-mount -t hostfs -o $LSW_UML_MODULES none /mnt/lib/modules
+mount -r -t hostfs -o $LSW_UML_MODULES none /mnt/lib/modules
 # pluto runs its helpers (addconn) from the compiled-in /usr/libexec/ipsec: put the package's there.
 if [ -d /usr/libexec ]; then
-    mount -t hostfs -o $LSW_ROOT/usr/libexec none /usr/libexec
+    mount -r -t hostfs -o $LSW_ROOT/usr/libexec none /usr/libexec
 else
     echo "guest: no /usr/libexec on the host to mount libreswan's helpers over"
 fi
