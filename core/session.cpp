@@ -103,6 +103,11 @@ void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Pa
         return finish(out, {CloseCode::protocol_error, "malformed IKE_AUTH response: " + *broken});
     const bool has_auth = msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth) != nullptr;
     auto notified = failure_from_notify(inner, "IKE_AUTH");
+    // failure_from_notify's hint names the PSK; with a certificate there is none to check (found against
+    // libreswan, tests/interop/test_libreswan_cert.sh).
+    if (notified && notified->code == CloseCode::auth_failed && config.private_key)
+        notified->reason = "authentication failed: the gateway refused IKE_AUTH with AUTHENTICATION_FAILED (check "
+                           "that it trusts our certificate's CA and accepts local_id as its identity)";
     if (notified && !has_auth) return finish(out, std::move(*notified));
     std::string peer_identity;
     // The gateway considers the IKE SA established once it sent its AUTH: when we reject it, delete the

@@ -16,6 +16,13 @@ run_pkgs=(iproute2 iputils-ping nftables jq procps util-linux coreutils strongsw
 # systemd-resolved itself is NOT installed (it would take over the machine's /etc/resolv.conf): the test
 # extracts its Debian package privately (apt-get download + dpkg -x).
 run_pkgs+=(dbus)
+# test_libreswan*.sh: libreswan's pluto as a second gateway inside a User-Mode-Linux guest (this kernel has no
+# ESP; Debian's UML kernel has it as modules, loaded with kmod's modprobe in the guest). libreswan itself is
+# NOT installed (it conflicts with strongSwan): the test extracts it (apt-get download + dpkg -x) into
+# /var/cache/ikevpn-test; these are its runtime libraries and NSS tools (certutil, pk12util), plus openssl
+# to turn PEM keys into PKCS#12 for pk12util.
+run_pkgs+=(user-mode-linux kmod libnss3-tools libnss3 libnspr4 libldns3 libunbound8 libevent-core-2.1-7
+    libevent-pthreads-2.1-7 libcurl3-nss libcap-ng0 libaudit1 libldap-2.5-0 openssl)
 # Packaging (packaging/build-deb.sh: dpkg-shlibdeps) and its test (man page rendering with man-db/groff).
 run_pkgs+=(dpkg-dev man-db groff-base)
 
