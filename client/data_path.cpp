@@ -126,6 +126,15 @@ void DataPath::install(const core::ChildSaKeys& child) {
     if (child.integ_id != 0) pair.esp += "/" + core::transform_name(msg::TransformType::integ, child.integ_id, {});
     if (child.esn) pair.esp += "/ESN";
     pairs_.push_back(std::move(pair));
+    deliver_parked(child.spi_in);
+}
+
+void DataPath::deliver_parked(std::uint32_t spi_in) {
+    const std::size_t count = parking_.take(spi_in, Clock::now(), parked_out_);
+    if (count == 0) return;
+    delivering_parked_ = true;
+    deliver_esp(std::span(parked_out_.data(), count));
+    delivering_parked_ = false;
 }
 
 void DataPath::remove(std::uint32_t spi_in) {
@@ -310,6 +319,10 @@ void DataPath::process_datagrams(std::span<dataplane::Packet> datagrams) {
 void DataPath::deliver_esp(std::span<dataplane::Packet> batch) {
     if (batch.empty()) return;
     engine_.decrypt_batch(batch);  // drops counted by the engine
+    if (!delivering_parked_) {
+        for (const dataplane::Packet& packet : batch)
+            if (packet.result == dataplane::PacketResult::unknown_spi) parking_.park(packet, Clock::now());
+    }
     if (!tun_ || !*alive_) return;  // an IKE message may have closed the session mid-batch
     if (offload_) {
         std::size_t ok = 0;
@@ -426,11 +439,12 @@ void DataPath::send_keepalive() {
 }
 
 nlohmann::json DataPath::offload_status() const {
-    if (!offload_) return {{"tun_offload", false}};
+    // ESP that arrived for a new SA before the exchange creating it finished, delivered once it was installed.
+    if (!offload_) return {{"tun_offload", false}, {"early_packets_delivered", parking_.handed_back()}};
     const auto& c = offload_->counters();
     return {{"tun_offload", true}, {"super_packets_read", c.super_packets_read}, {"coalesced_writes", c.runs_written},
             {"udp_gso", udp_.gso()}, {"udp_gso_trains", udp_.counters().gso_trains}, {"udp_gro", udp_.gro()},
-            {"udp_gro_trains", udp_.counters().gro_trains}};
+            {"udp_gro_trains", udp_.counters().gro_trains}, {"early_packets_delivered", parking_.handed_back()}};
 }
 
 std::uint64_t DataPath::packets_in() const {
@@ -474,7 +488,9 @@ nlohmann::json DataPath::child_sas_status() const {
                        {"ts_mismatch", ci.ts_mismatch},
                        {"malformed", ci.malformed + malformed_ + engine.malformed +
                                          (offload_ ? offload_->counters().malformed : 0)},
-                       {"unknown_spi", engine.unknown_spi}, {"no_sa", engine.no_sa}, {"dummy", ci.dummy},
+                       // Packets parked for an SA installed just after them were delivered, not dropped.
+                       {"unknown_spi", engine.unknown_spi - parking_.handed_back()}, {"no_sa", engine.no_sa},
+                       {"dummy", ci.dummy},
                        {"send_errors", send_errors_},
                        {"tun_write_errors", tun_write_errors_ + (offload_ ? offload_->counters().write_errors : 0)},
                        {"seq_exhausted", co.seq_exhausted}}},

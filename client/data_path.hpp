@@ -18,6 +18,7 @@
 #include "dataplane/engine.hpp"
 #include "dataplane/mss_clamp.hpp"
 #include "dataplane/packet.hpp"
+#include "dataplane/spi_parking.hpp"
 #include "platform/tun_device.hpp"
 #include "platform/udp_batch.hpp"
 
@@ -111,6 +112,9 @@ private:
     void process_datagrams(std::span<dataplane::Packet> datagrams);
     // Decrypts rx_packets_[first, first + count) and writes the ok ones to the TUN.
     void deliver_esp(std::span<dataplane::Packet> batch);
+    // Decrypts and delivers the packets that arrived for `spi_in` before its SA was installed (the rekey
+    // race, dataplane/spi_parking.hpp).
+    void deliver_parked(std::uint32_t spi_in);
     // One TUN batch, read, clamped and encrypted; fills tx_slots_[0, tx_count_) with the ESP packets to
     // send and returns the packets read.
     std::size_t read_tun_batch();
@@ -144,6 +148,10 @@ private:
     std::unique_ptr<std::uint8_t[]> gro_storage_;
     std::array<platform::PacketSlot, TunOffload::gro_messages> gro_slots_{};
     std::array<dataplane::Packet, TunOffload::max_write> gro_packets_{};
+
+    dataplane::SpiParking parking_;
+    std::array<dataplane::Packet, dataplane::SpiParking::default_slots> parked_out_{};
+    bool delivering_parked_ = false;
 
     std::optional<dataplane::MssLimits> mss_;
     std::optional<std::string> mtu_warning_;

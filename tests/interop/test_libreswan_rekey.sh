@@ -4,8 +4,8 @@
 # its default proposals and its default pfs=yes (LAB-NOTES: a CHILD SA rekey without KE is refused): the
 # profile's ESP proposal carries X25519, so every CHILD rekey has a KE payload. Profile rekey lifetimes
 # CHILD 10 s, IKE 14 s, jitter 2 s, under a ping of REKEY_PING_SECONDS (30): several CHILD and IKE rekeys by
-# the client, none refused, pluto's log shows the rekeys with the KE (PFS group), at most one echo lost per
-# CHILD rekey (pluto sends on the new SA before we can have its keys — see below);
+# the client, none refused, pluto's log shows the rekeys with the KE (PFS group), no echo lost (pluto sends
+# on the new SA before its answer arrives; those packets are kept and delivered — see below);
 # afterwards pluto holds one IKE SA and one CHILD SA, the guest kernel one SA pair, ikevpn one pair; clean
 # disconnect. Then a profile without a DH group in ESP: pluto refuses the CHILD rekey (NO_PROPOSAL_CHOSEN),
 # ikevpn says so with the fix and keeps the tunnel on the current CHILD SA. Exit 0 pass, 1 fail, 77 skip.
@@ -64,14 +64,17 @@ echo "INFO: pluto: $(grep -E 'rekeyed Child SA' "$LSW_DIR/pluto.log" | tail -n 1
 pfs_every_rekey() { ((pfs_rekeys == child_rekeys)); }
 check "pluto's log: every CHILD rekey ($pfs_rekeys of $child_rekeys) used DH31 (CURVE25519, PFS)" pfs_every_rekey
 # pluto, as responder, sends on the new CHILD SA as soon as it has answered the rekey; an echo reply that
-# overtakes that answer arrives under an SPI we cannot have keys for yet (counted as drops.unknown_spi).
-# Against strongSwan test_client_rekey.sh allows no loss; here at most one echo per CHILD rekey may go
-# that way (tests/interop/README.md, "What libreswan taught us").
+# overtakes that answer arrives under an SPI we cannot have keys for yet. The data path keeps such packets
+# briefly and delivers them once the SA is installed (dataplane/spi_parking.hpp): no echo may be lost.
 sent=$(grep -oE '^[0-9]+ packets transmitted' "$ping_out" | cut -d' ' -f1 || echo 0)
 received=$(grep -oE '[0-9]+ received' "$ping_out" | cut -d' ' -f1 || echo 0)
 lost=$((sent - received))
-loss_bounded() { ((sent > 0 && lost <= child_rekeys)); }
-check "echo requests lost across the rekeys: $lost, at most one per CHILD rekey ($child_rekeys)" loss_bounded
+status_json=$(ikevpn_ctl status --json)
+early=$(jq '.data_path.early_packets_delivered // 0' <<<"$status_json")
+unknown=$(jq '[.child_sas[].drops.unknown_spi] | max // 0' <<<"$status_json")
+echo "INFO: ESP packets that overtook a rekey answer and were delivered late: $early; still dropped as unknown SPI: $unknown"
+no_loss() { ((sent > 0 && lost == 0)); }
+check "echo requests lost across the rekeys: $lost of $sent (none may be)" no_loss
 
 settled() {
     [[ $(lsw_ike_sa_count) == 1 && $(lsw_child_sa_count) == 1 && $(lsw_kernel_sa_count) == 2 ]] &&

@@ -2,6 +2,7 @@
 // batched receive loop handing IKE messages on in order. (ESP through a real TUN and gateway is covered by
 // tests/interop/test_psk_connect.sh.)
 #include "client/data_path.hpp"
+#include "dataplane/engine.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -131,5 +132,67 @@ TEST_CASE("a burst of IKE messages larger than one batch reaches the IKE handler
     net.gateway.send(asio::buffer(std::vector<std::uint8_t>{0, 0, 0, 0, 7}));
     net.io.run_for(50ms);
     CHECK(ike.size() == std::size_t(count) + 1);
+    path.stop();
+}
+
+TEST_CASE("ESP that arrives before its SA is installed (the rekey race) is decrypted once the SA is there") {
+    Loopback net;
+    DataPath path(net.io, net.ours, [](ByteView) {});
+    path.start_receiving();
+    constexpr std::uint32_t spi = 0xc0ffee01;
+    SecureBytes key(20, 0x5a);  // AES-128-GCM key | salt
+
+    // The gateway's side: an outbound SA with our future inbound SPI, encrypting 198.51.100.10 → 203.0.113.1.
+    dataplane::Engine gateway;
+    dataplane::SaParams out;
+    out.spi = spi;
+    out.direction = dataplane::Direction::outbound;
+    out.key_bits = 128;
+    out.key_material = key;
+    out.local_ts = {dataplane::TrafficSelector::v4_range({198, 51, 100, 0}, {198, 51, 100, 255})};
+    out.remote_ts = {dataplane::TrafficSelector::v4_range({203, 0, 113, 1}, {203, 0, 113, 1})};
+    REQUIRE(gateway.sas().install(std::move(out)) == dataplane::InstallResult::ok);
+    dataplane::PacketPool pool(4);
+    for (int i = 0; i < 3; ++i) {
+        dataplane::Packet packet;
+        REQUIRE(pool.acquire(packet));
+        std::vector<std::uint8_t> inner(60, 0);
+        inner[0] = 0x45;
+        inner[3] = 60;
+        inner[8] = 64;
+        inner[9] = 17;
+        const std::uint8_t src[] = {198, 51, 100, 10}, dst[] = {203, 0, 113, 1};
+        std::copy(std::begin(src), std::end(src), inner.begin() + 12);
+        std::copy(std::begin(dst), std::end(dst), inner.begin() + 16);
+        std::copy(inner.begin(), inner.end(), packet.data());
+        packet.length = std::uint32_t(inner.size());
+        gateway.encrypt_batch(std::span(&packet, 1));
+        REQUIRE(packet.result == dataplane::PacketResult::ok);
+        net.gateway.send(asio::buffer(packet.data(), packet.length));
+        pool.release(packet);
+    }
+    net.io.run_for(100ms);  // received: no SA yet, so parked
+
+    core::ChildSaKeys child;
+    child.spi_in = spi;
+    child.spi_out = 0x0badf00d;
+    child.encr_id = 20;
+    child.key_bits = 128;
+    child.key_in = key;
+    child.key_out = key;
+    msg::TrafficSelector ours{msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 1}, {203, 0, 113, 1}};
+    msg::TrafficSelector theirs{msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}};
+    child.local_ts = {ours};
+    child.remote_ts = {theirs};
+    path.install(child);
+
+    const auto sas = path.child_sas_status();
+    REQUIRE(sas.size() == 1);
+    CHECK(sas[0]["packets_in"] == 3);  // decrypted after all, in order (the replay window saw 1, 2, 3)
+    CHECK(sas[0]["drops"]["unknown_spi"] == 0);
+    CHECK(sas[0]["drops"]["replay"] == 0);
+    CHECK(path.offload_status()["early_packets_delivered"] == 3);
+
+    path.remove(spi);
     path.stop();
 }
