@@ -31,6 +31,12 @@ int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t 
     return fd;
 }
 
+void bind_to_interface(int fd, int ifindex) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, sizeof ifindex) != 0)
+        throw_errno(ifindex ? "bind the UDP socket to device " + std::to_string(ifindex)
+                            : std::string("unbind the UDP socket from its device"));
+}
+
 std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port) {
     const SocketAddress to = socket_address(remote, remote_port);
     sockaddr unspecified{};

@@ -24,5 +24,10 @@ void share_address(int fd);
 // SO_REUSEADDR set before the bind (see share_address). Returns the fd, owned by the caller. Throws.
 int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t fwmark, bool shared);
 
+// Binds `fd` to the device `ifindex` (SO_BINDTOIFINDEX), 0 = any device again. Needed when the kernel's best
+// route leads into a link without carrier (NetlinkMonitor::path_for: `pinned`); the next reconnect_udp()
+// then takes its route and source from that device. Throws PlatformError.
+void bind_to_interface(int fd, int ifindex);
+
 
 }  // namespace ikevpn::platform
