@@ -258,7 +258,7 @@ void Session::perform_one(core::Action& action) {
                     follow_gateway(a.path->remote.address);
                 else if (a.path && a.nat_t && current_path().local.address != a.path->local.address) {
                     try {
-                        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+                        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
                     } catch (const std::exception& e) {
                         events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
                     }
@@ -613,13 +613,11 @@ void Session::check_path(bool settled) {
 // a path around it needs the socket bound to the chosen device (NetlinkMonitor::path_for).
 void Session::move_socket(const platform::NetlinkMonitor::PathChoice& choice, const core::Path& old) {
     const int pin = choice.pinned ? choice.ifindex : 0;
-    if (pin != pinned_ifindex_) {
-        platform::bind_to_interface(natt_socket_->native_handle(), pin);
-        pinned_ifindex_ = pin;
-        if (pin) events_.detail("the route to the gateway leads into a link without carrier: using " +
-                                choice.source.to_string() + " (device " + std::to_string(pin) + ") instead");
-    }
-    platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+    if (pin && pin != pinned_ifindex_)
+        events_.detail("the route to the gateway leads into a link without carrier: using " +
+                       choice.source.to_string() + " (device " + std::to_string(pin) + ") instead");
+    pinned_ifindex_ = pin;
+    platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pin);
     old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
 }
 
@@ -629,13 +627,13 @@ void Session::move_socket(const platform::NetlinkMonitor::PathChoice& choice, co
 void Session::follow_gateway(const IpAddress& address) {
     const core::Path old = current_path();
     try {
-        platform::reconnect_udp(natt_socket_->native_handle(), address, nat_t_port);
+        platform::reconnect_udp(natt_socket_->native_handle(), address, nat_t_port, pinned_ifindex_);
         gateway_ = address;
         old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
     } catch (const std::exception& e) {
         events_.detail("cannot reach the gateway at " + address.to_string() + ": " + e.what());
         try {
-            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
         } catch (const std::exception&) {
             // no route back either: the next path check (netlink) or retransmission decides
         }

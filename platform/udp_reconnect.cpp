@@ -31,17 +31,15 @@ int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t 
     return fd;
 }
 
-void bind_to_interface(int fd, int ifindex) {
-    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, sizeof ifindex) != 0)
-        throw_errno(ifindex ? "bind the UDP socket to device " + std::to_string(ifindex)
-                            : std::string("unbind the UDP socket from its device"));
-}
-
-std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port) {
+std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port,
+                                                  int device) {
     const SocketAddress to = socket_address(remote, remote_port);
     sockaddr unspecified{};
     unspecified.sa_family = AF_UNSPEC;
     ::connect(fd, &unspecified, sizeof unspecified);  // "dissolve the association" (connect(2)); cannot fail here
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &device, sizeof device) != 0)
+        throw_errno(device ? "bind the UDP socket to device " + std::to_string(device)
+                           : std::string("unbind the UDP socket from its device"));
     if (::connect(fd, to.get(), to.length) != 0)
         throw_errno("connect the UDP socket to " + remote.to_string() + " again");
     return local_endpoint(fd);
