@@ -44,7 +44,7 @@ ping_pid=$!
 check "the client says why within 10 s (event data_path_dead)" ikevpn_wait_event data_path_dead 10
 e=$(ikevpn_event data_path_dead)
 echo "INFO: $e"
-rekey_action() { jq -e '.action == "rekey" and (.reason | test("no ESP from the gateway for [0-9]+ s"))' <<<"$e" >/dev/null; }
+rekey_action() { [[ -n $e ]] && jq -e '.action == "rekey" and (.reason | test("no ESP from the gateway for [0-9]+ s"))' <<<"$e" >/dev/null; }
 check "the first remedy is a CHILD SA rekey, with the reason" rekey_action
 check "the client rekeyed the CHILD SA (event rekeyed)" ikevpn_wait_event rekeyed 10
 recovered() {
@@ -62,9 +62,9 @@ check "the rule did drop the gateway's ESP" dropped
 lab_stop_pid "$ping_pid"
 
 status=$(ikevpn_ctl status --json)
-new_spi() { jq -e --arg old "$spi_in" '.child_sas[-1].spi_in != $old and .state == "connected"' <<<"$status" >/dev/null; }
+new_spi() { [[ -n $status ]] && jq -e --arg old "$spi_in" '.child_sas[-1].spi_in != $old and .state == "connected"' <<<"$status" >/dev/null; }
 check "a new inbound SPI, connected" new_spi
-same_ike_sa() { jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first' <<<"$status" >/dev/null; }
+same_ike_sa() { [[ -n $status ]] && jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first' <<<"$status" >/dev/null; }
 check "the same IKE SA (IKE kept answering: no re-establishment)" same_ike_sa
 no_reconnect() { [[ -z $(ikevpn_event reconnecting) ]]; }
 check "no reconnecting event" no_reconnect

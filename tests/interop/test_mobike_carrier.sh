@@ -92,7 +92,7 @@ echo "INFO: ESP received on the path just left: $(jq -r '.esp_via_previous_path'
 # and one CHILD SA rekey per move); 2 s leaves room for a loaded machine.
 small_gap() { ((gap > 0 && gap < 2000)); }
 check "no gap in the ping stream longer than 2 s (${gap} ms)" small_gap
-same_ike_sa() { jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first and .state == "connected"' <<<"$status" >/dev/null; }
+same_ike_sa() { [[ -n $status ]] && jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first and .state == "connected"' <<<"$status" >/dev/null; }
 check "the same IKE SA throughout, connected" same_ike_sa
 
 check "ikevpn disconnect exits 0" ikevpn_ctl disconnect
