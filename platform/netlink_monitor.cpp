@@ -217,6 +217,8 @@ std::optional<NetlinkMonitor::PathChoice> NetlinkMonitor::path_avoiding(Netlink&
             const LinkInfo link = netlink.link_info(ifindex);
             if (!link.up || !link.carrier || link.loopback) continue;
             const RouteLookup r = netlink.route_get(gateway, mark, ifindex);
+            const auto& b = r.source.bytes();  // fe80::/10 reaches no gateway beyond the link
+            if (!r.source.is_v4() && b[0] == 0xfe && (b[1] & 0xc0) == 0x80) continue;
             if (r.ifindex != ifindex || !usable_source(r.source)) continue;
             if (!best || r.metric < best_metric) best = PathChoice{r.source, ifindex, true}, best_metric = r.metric;
         } catch (const PlatformError&) {

@@ -2,6 +2,7 @@
 
 #include "platform/platform_error.hpp"
 
+#include <cerrno>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,7 +38,9 @@ std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remot
     sockaddr unspecified{};
     unspecified.sa_family = AF_UNSPEC;
     ::connect(fd, &unspecified, sizeof unspecified);  // "dissolve the association" (connect(2)); cannot fail here
-    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &device, sizeof device) != 0)
+    // Kernels before 5.0 lack SO_BINDTOIFINDEX: fine as long as no binding is asked for.
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &device, sizeof device) != 0 &&
+        (device != 0 || errno != ENOPROTOOPT))
         throw_errno(device ? "bind the UDP socket to device " + std::to_string(device)
                            : std::string("unbind the UDP socket from its device"));
     if (::connect(fd, to.get(), to.length) != 0)
