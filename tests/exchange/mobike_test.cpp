@@ -425,3 +425,14 @@ TEST_CASE("no other address after NO_ADDITIONAL_ADDRESSES, or without MOBIKE: re
     for (const auto& s : net.sent) CHECK(s.path.remote == gateway);
     CHECK(net.all<core::Closed>().size() == 1);
 }
+
+TEST_CASE("an unanswered UPDATE_SA_ADDRESSES keeps its destination: its NAT detection was built for it") {
+    Network net;
+    net.connect();
+    net.alive = [](const core::Path& p) { return p.remote != gateway; };
+    net.move_to(cellular);
+    while (net.all<core::Closed>().empty() && net.fire_timer()) {
+    }
+    for (const auto& s : net.sent) CHECK(s.path.remote == gateway);
+    CHECK_FALSE(progress_says(net, "trying its address"));
+}
