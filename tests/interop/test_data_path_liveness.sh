@@ -6,6 +6,8 @@
 # "data_path_timeout": 3) keeps sending, receives nothing, says why (event data_path_dead, action rekey),
 # rekeys the CHILD SA (new SPIs the rule does not match) and traffic flows again — within the stated time:
 # 3 s of silence, one sample second and one CREATE_CHILD_SA round trip; 10 s are allowed for a busy machine.
+# Then all of its ESP is dropped: the rekey does not help, and 3 s after it the client re-establishes the
+# tunnel (event reconnecting naming the dead data path).
 # Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -70,6 +72,36 @@ no_reconnect() { [[ -z $(ikevpn_event reconnecting) ]]; }
 check "no reconnecting event" no_reconnect
 warned() { grep -q "dead data path: no ESP from the gateway" "$IKEVPN_DIR/stderr.log"; }
 check "stderr explains it in one line" warned
+
+# 2. All of the gateway's ESP is dropped (any SPI: the first four payload octets are not the zero marker),
+# so the rekey cannot help: as long again after it, the client re-establishes the tunnel and says why.
+lab_exec_gateway nft flush chain inet lab output
+lab_exec_gateway nft add rule inet lab output udp sport 4500 @th,64,32 != 0 counter drop
+lab_exec_client ping -n -i 0.2 -W 1 "$LAB_HOST_IP" >"$LAB_DIR/ping2.log" 2>&1 &
+ping_pid=$!
+check "all ESP dropped: a reconnecting event within 15 s" ikevpn_wait_event reconnecting 15
+e=$(ikevpn_event reconnecting)
+echo "INFO: $e"
+says_dead() { [[ -n $e ]] && jq -e '.reason | startswith("dead data path: ") and test("also after a CHILD SA rekey")' <<<"$e" >/dev/null; }
+check "its reason names the dead data path and the rekey that did not help" says_dead
+last_dead=$(ikevpn_event data_path_dead)
+reestablish_action() { [[ -n $last_dead ]] && jq -e '.action == "reestablish"' <<<"$last_dead" >/dev/null; }
+check "the last data_path_dead event says reestablish" reestablish_action
+lab_exec_gateway nft flush chain inet lab output
+connected_twice() {
+    local deadline=$((SECONDS + 15))
+    while ((SECONDS < deadline)); do
+        (($(jq -c -R 'fromjson? | select(.event == "connected")' "$IKEVPN_DIR/events.jsonl" | wc -l) >= 2)) && return 0
+        sleep 0.2
+    done
+    return 1
+}
+check "a new tunnel comes up (second connected event)" connected_twice
+check "traffic flows through the new tunnel" recovered
+lab_stop_pid "$ping_pid"
+status=$(ikevpn_ctl status --json)
+new_ike_sa() { [[ -n $status ]] && jq -e --arg first "$first_spi" '.ike_sa.spi_i != $first and .state == "connected"' <<<"$status" >/dev/null; }
+check "a new IKE SA, connected" new_ike_sa
 
 ikevpn_disconnect_and_check
 checks_summary
