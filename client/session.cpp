@@ -480,7 +480,8 @@ void Session::check_data_path() {
     if (verdict == EspLiveness::Verdict::fine) return;
     const bool rekey = verdict == EspLiveness::Verdict::rekey;
     events_.warning("dead data path: " + liveness_.why());
-    events_.emit({{"event", "data_path_dead"}, {"action", rekey ? "rekey" : "reestablish"}, {"reason", liveness_.why()}});
+    events_.emit({{"event", "data_path_dead"}, {"action", rekey ? "rekey" : "reestablish"},
+                  {"reason", liveness_.why()}});
     if (rekey) return perform(ike_->rekey_child(c.spi_in, Clock::now()));
     dead_data_path_ = liveness_.why();
     perform(ike_->close(Clock::now()));
