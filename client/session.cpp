@@ -9,6 +9,7 @@
 #include "client/host_integration.hpp"
 #include "client/log_describe.hpp"
 #include "client/old_path_listener.hpp"
+#include "client/path_probe.hpp"
 #include "client/route_policy.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/mobike.hpp"
@@ -120,6 +121,14 @@ private:
     std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
     void check_data_path();
     void follow_gateway(const IpAddress& address);
+    // Make before break for a better path (client/path_probe.hpp).
+    PathProbe probe_{io_, [this](ByteView message, const core::Path& arrived_on) { on_probe_ike(message, arrived_on); },
+                     [this](ByteView datagram) { if (data_path_) data_path_->receive_elsewhere(datagram); }};
+    bool reply_via_probe_ = false;  // answering a request that came in on the probe
+    std::optional<core::PathChanged> probe_confirmed_;  // the gateway confirmed the probe's path
+    bool start_probe(const IpAddress& source);
+    void on_probe_ike(ByteView message, const core::Path& arrived_on);
+    void adopt_probe(const core::PathChanged& changed);
 };
 
 IpAddress Session::resolve_gateway() {
@@ -251,6 +260,11 @@ void Session::perform_one(core::Action& action) {
             using T = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<T, core::SendDatagram>) {
                 std::error_code ec;
+                if (a.nat_t && probe_.active() &&
+                    ((a.path && a.path->local == probe_.path().local) || (!a.path && reply_via_probe_))) {
+                    if (!probe_.send(a.message)) events_.detail("sending on the new path failed (will retransmit)");
+                    return;
+                }
                 // MOBIKE names the path; the socket normally is there already (check_path moved it). A
                 // different gateway address (core/session_probe.cpp) moves the socket to it.
                 if (a.path && a.nat_t && a.path->remote.address != gateway_ &&
@@ -398,6 +412,7 @@ void Session::finish(const core::Closed& closed) {
     signals_.cancel();
     if (monitor_stream_) monitor_stream_->cancel();
     old_path_.stop();
+    probe_.close();
     if (settle_timer_) settle_timer_->cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
@@ -590,6 +605,9 @@ void Session::check_path(bool settled) {
     if (old.local.address != choice->source || pin != pinned_ifindex_) {
         // Make before break: while the old path still has its address on an up link, a new one (a link that
         // just came up) gets a moment to settle — its first packets are often lost to neighbour discovery.
+        if (settled && old.local.address != choice->source && !pin && !pinned_ifindex_ &&
+            monitor_->address_usable(old.local.address) && start_probe(choice->source))
+            return;  // the old path carries the traffic until the gateway confirmed the new one
         if (!settled && old.local.address != choice->source && monitor_->address_usable(old.local.address)) {
             if (!settle_timer_) settle_timer_.emplace(io_);
             if (settle_timer_->expiry() > Clock::now()) return;  // already settling: a burst does not extend it
@@ -641,7 +659,52 @@ void Session::follow_gateway(const IpAddress& address) {
     }
 }
 
-void Session::path_changed(const core::PathChanged& changed) {
+bool Session::start_probe(const IpAddress& source) {
+    if (probe_.active() && probe_.path().local.address == source) return true;  // already under way
+    try {
+        const core::Path& p = probe_.open(source, {gateway_, nat_t_port}, platform::PolicyRouting{}.fwmark);
+        probe_confirmed_.reset();
+        perform(ike_->on_path(p, Clock::now()));
+        return true;
+    } catch (const std::exception& e) {
+        events_.detail("cannot open a socket on " + source.to_string() + ": " + e.what() + " (moving at once)");
+        probe_.close();
+        return false;
+    }
+}
+
+void Session::on_probe_ike(ByteView message, const core::Path& arrived_on) {
+    if (!ike_) return;
+    if (events_.log().enabled(LogLevel::trace)) events_.trace(describe_datagram(message, false));
+    reply_via_probe_ = true;
+    perform(ike_->on_datagram(message, Clock::now(), arrived_on));
+    reply_via_probe_ = false;
+}
+
+// The gateway confirmed the probe's path: the ESP socket moves to that address now (a port of its own),
+// and the core confirms that port with a second update; the probe keeps receiving until then.
+void Session::adopt_probe(const core::PathChanged& changed) {
+    probe_confirmed_ = changed;
+    const core::Path old = current_path();
+    try {
+        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
+        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+    } catch (const std::exception& e) {
+        events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
+    }
+    perform(ike_->on_path(current_path(), Clock::now()));
+}
+
+void Session::path_changed(const core::PathChanged& confirmed) {
+    if (probe_.active() && !probe_confirmed_ && confirmed.new_path.local == probe_.path().local)
+        return adopt_probe(confirmed);
+    core::PathChanged changed = confirmed;
+    if (probe_confirmed_) {  // one move for the user: from before the probe to the ESP socket's path
+        changed.old_path = probe_confirmed_->old_path;
+        changed.handover += probe_confirmed_->handover;
+        probe_confirmed_.reset();
+    }
+    probe_.close();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(changed.handover).count();
     nlohmann::json event = {{"event", "path_changed"},
                             {"old_local", changed.old_path ? nlohmann::json(core::endpoint_text(changed.old_path->local))

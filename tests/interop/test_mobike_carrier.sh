@@ -88,10 +88,12 @@ echo "INFO: longest gap in the ping stream: ${gap} ms"
 echo "INFO: since_notice_ms: $(path_events | jq -r '.since_notice_ms' | tr '\n' ' ')"
 status=$(ikevpn_ctl status --json)
 echo "INFO: ESP received on the path just left: $(jq -r '.esp_via_previous_path' <<<"$status")"
-# Both moves carry traffic again well within the 5 s the events were given (the gateway needs one update
-# and one CHILD SA rekey per move); 2 s leaves room for a loaded machine.
-small_gap() { ((gap > 0 && gap < 2000)); }
-check "no gap in the ping stream longer than 2 s (${gap} ms)" small_gap
+# Both moves carry traffic again well within the 5 s the events were given: one update and one CHILD SA
+# rekey of the gateway per move, normally a few tens of ms. Once in six runs the gateway missed our answer to
+# its rekey and retransmitted only after its 4 s timeout, hence 5 s here; without following the carrier
+# loss at all the gap would last until the carrier is back (step 2) and the events would be missing.
+small_gap() { ((gap > 0 && gap < 5000)); }
+check "no gap in the ping stream longer than 5 s (${gap} ms)" small_gap
 same_ike_sa() { [[ -n $status ]] && jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first and .state == "connected"' <<<"$status" >/dev/null; }
 check "the same IKE SA throughout, connected" same_ike_sa
 
