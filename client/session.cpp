@@ -664,6 +664,8 @@ bool Session::start_probe(const IpAddress& source) {
     try {
         const core::Path& p = probe_.open(source, {gateway_, nat_t_port}, platform::PolicyRouting{}.fwmark);
         probe_confirmed_.reset();
+        events_.detail("a better path from " + core::endpoint_text(p.local) +
+                       ": confirming it with the gateway while ESP stays on the current one");
         perform(ike_->on_path(p, Clock::now()));
         return true;
     } catch (const std::exception& e) {

@@ -4,7 +4,8 @@
 # "wifi" veth goes down, so c-gw stays administratively UP with its address and its routes (flagged
 # linkdown) and the kernel keeps routing to the gateway into it. ikevpn must still count the path as lost,
 # move to "cellular" (the socket bound to that device, NetlinkMonitor::path_for) and, when the carrier is
-# back, return to wifi. A 20 ms ping stream through the tunnel runs the whole time; every move must carry
+# back, return to wifi; then (3) wifi goes down and comes back while cellular works (make before break:
+# client/path_probe.hpp). A 20 ms ping stream through the tunnel runs the whole time; every move must carry
 # traffic again. Lab: lab.sh LAB_UPLINKS=2, strongSwan with mobike = yes. Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -77,6 +78,23 @@ to_wifi() { [[ -n $e ]] && jq -e --arg ip "$LAB_CLIENT_IP" '.new_local | startsw
 check "the SAs moved back to wifi" to_wifi
 check "traffic flows through the tunnel on wifi" tunnel_ping
 sleep 2
+
+# 3. Wifi goes administratively down (to cellular, no binding) and comes back while cellular still works:
+# make before break — the update leaves from a second socket on wifi while ESP stays on cellular.
+ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" down
+check "wifi down: a third path_changed event within 5 s" wait_path_event 3 5
+sleep 2
+ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
+check "wifi back: a fourth path_changed event within 5 s" wait_path_event 4 5
+e=$(nth_event 4)
+echo "INFO: $e"
+check "the SAs moved back to wifi again" to_wifi
+probed() { grep -q "a better path from $LAB_CLIENT_IP:[0-9]*: confirming it with the gateway" "$IKEVPN_DIR/stderr.log"; }
+check "the better path was confirmed from a second socket first (stderr)" probed
+one_event() { [[ $(path_events | wc -l) == 4 ]]; }
+check "one path_changed event for that move" one_event
+check "traffic flows through the tunnel on wifi" tunnel_ping
+sleep 1
 
 kill -INT "$ping_pid" 2>/dev/null || true
 lab_wait_exit "$ping_pid" 5 || true
