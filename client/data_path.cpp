@@ -447,6 +447,35 @@ nlohmann::json DataPath::offload_status() const {
             {"udp_gro_trains", udp_.counters().gro_trains}, {"early_packets_delivered", parking_.handed_back()}};
 }
 
+void DataPath::receive_elsewhere(ByteView datagram) {
+    if (!*alive_ || pairs_.empty()) return;
+    dataplane::Packet packet;
+    if (!pool_.acquire(packet)) {
+        ++no_buffer_;
+        return;
+    }
+    if (datagram.size() <= packet.capacity - packet.offset) {
+        std::copy(datagram.begin(), datagram.end(), packet.data());
+        packet.length = std::uint32_t(datagram.size());
+        if (dataplane::esp::classify_udp4500(packet.span()) == dataplane::esp::Udp4500Kind::esp) {
+            ++esp_elsewhere_;
+            deliver_esp(std::span(&packet, 1));
+        }
+    } else {
+        ++malformed_;
+    }
+    pool_.release(packet);
+}
+
+DataPath::PairCounters DataPath::current_pair_counters() const {
+    PairCounters c;
+    if (pairs_.empty()) return c;
+    const auto* in = engine_.sas().find(pairs_.back().spi_in, dataplane::Direction::inbound);
+    const auto* out = engine_.sas().find(pairs_.back().spi_out, dataplane::Direction::outbound);
+    if (!in || !out) return c;
+    return {pairs_.back().spi_in, in->counters().packets_in, out->counters().packets_out};
+}
+
 std::uint64_t DataPath::packets_in() const {
     std::uint64_t total = 0;
     for (const auto& pair : pairs_)

@@ -100,6 +100,20 @@ public:
     // inner octets carried (0 = none); see dataplane::pair_needs_rekey().
     std::vector<std::uint32_t> pairs_needing_rekey(std::uint64_t byte_limit) const;
     std::uint64_t packets_in() const;
+    // The current (newest) pair's packets in and out, for the dead-data-path watch (client/esp_liveness.hpp);
+    // spi_in 0 when none is installed.
+    struct PairCounters {
+        std::uint32_t spi_in = 0;
+        std::uint64_t packets_in = 0, packets_out = 0;
+    };
+    PairCounters current_pair_counters() const;
+
+    // A datagram that arrived for us on another socket — the MOBIKE path just left (client/
+    // old_path_listener.hpp), where the gateway keeps sending ESP until it has moved its SAs. ESP in it is
+    // decrypted and delivered like ESP from the NAT-T socket (the SPI and ICV decide; the replay window
+    // drops duplicates); anything else is ignored. Copies into one pool buffer: only during a handover.
+    void receive_elsewhere(ByteView datagram);
+    std::uint64_t esp_elsewhere() const { return esp_elsewhere_; }
 
 private:
     asio::awaitable<void> run_udp_receiver();
@@ -158,6 +172,7 @@ private:
     std::uint32_t replay_window_ = 1024;
     Clock::time_point last_sent_ = Clock::now();
     std::uint64_t keepalives_sent_ = 0;
+    std::uint64_t esp_elsewhere_ = 0;
     std::uint64_t malformed_ = 0, send_errors_ = 0, tun_write_errors_ = 0, no_buffer_ = 0;
     // Installed CHILD SA pairs, oldest first; the last one is current. During a rekey there are two.
     struct InstalledPair {

@@ -45,8 +45,13 @@ asio::awaitable<void> OldPathListener::run(std::shared_ptr<asio::ip::udp::socket
         const std::size_t n = co_await socket->async_receive(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
         if (ec == asio::error::operation_aborted || !socket->is_open()) co_return;
         if (ec) continue;  // e.g. ECONNREFUSED from an ICMP error
-        // RFC 3948 §2.2: IKE on port 4500 starts with the four-octet non-ESP marker.
-        if (n <= 4 || buffer[0] != 0 || buffer[1] != 0 || buffer[2] != 0 || buffer[3] != 0) continue;
+        // RFC 3948 §2.2: IKE on port 4500 starts with the four-octet non-ESP marker; ESP with its non-zero
+        // SPI (a keepalive is the single octet 0xFF).
+        if (n <= 4) continue;
+        if (buffer[0] != 0 || buffer[1] != 0 || buffer[2] != 0 || buffer[3] != 0) {
+            if (on_esp_) on_esp_(ByteView(buffer.data(), n));
+            continue;
+        }
         on_ike_(ByteView(buffer.data() + 4, n - 4), path);  // answered via the NAT-T socket
     }
 }

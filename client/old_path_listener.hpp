@@ -7,7 +7,11 @@
 // So two unconnected sockets listen for IKE: one on the current address and port (sharing them with the
 // NAT-T socket through SO_REUSEADDR: datagrams from the gateway's main address still go to the connected
 // socket) and one on the previous address and port while that address exists. The core answers what
-// arrives (its SPIs and integrity check decide what is real). ESP and keepalives arriving there are ignored.
+// arrives (its SPIs and integrity check decide what is real). ESP arriving there goes to the data path
+// (set_esp_handler): when a better uplink appears the old path still works, and the gateway keeps sending
+// ESP to the address we left until it has processed our update (a kernel-libipsec gateway: until it has
+// rekeyed the CHILD SA) — dropping that ESP was a gap of two round trips with both paths up. Keepalives
+// are ignored.
 #pragma once
 #include "core/bytes.hpp"
 #include "core/session.hpp"
@@ -26,7 +30,9 @@ namespace ikevpn::client {
 class OldPathListener {
 public:
     using Handler = std::function<void(ByteView message, const core::Path& arrived_on)>;
+    using EspHandler = std::function<void(ByteView datagram)>;
     OldPathListener(asio::io_context& io, Handler on_ike) : io_(io), on_ike_(std::move(on_ike)) {}
+    void set_esp_handler(EspHandler on_esp) { on_esp_ = std::move(on_esp); }
     ~OldPathListener() { stop(); }
 
     // Listens on `current.local` (shared with the NAT-T socket) and, when given, `old.local`, replacing the
@@ -40,6 +46,7 @@ private:
 
     asio::io_context& io_;
     Handler on_ike_;
+    EspHandler on_esp_;
     std::vector<std::shared_ptr<asio::ip::udp::socket>> sockets_;
 };
 

@@ -483,7 +483,7 @@ Profile ProfileReader::read() {
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
-                         "tun", "kill_switch", "rekey", "control_group"});
+                         "tun", "kill_switch", "rekey", "control_group", "data_path_timeout"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -498,6 +498,8 @@ Profile ProfileReader::read() {
     if (doc.contains("replay_window"))
         p.replay_window = get_int(doc["replay_window"], "replay_window", 64, 65536);
     if (doc.contains("tun")) read_tun(doc["tun"], p);
+    if (doc.contains("data_path_timeout"))
+        p.data_path_timeout = get_int(doc["data_path_timeout"], "data_path_timeout", 0, 3600);
     if (doc.contains("kill_switch")) read_kill_switch(doc["kill_switch"], p);
     read_rekey(doc.contains("rekey") ? doc["rekey"] : json::object(), p);
     if (doc.contains("control_group")) {

@@ -74,6 +74,10 @@ struct Profile {
     // a multiple of 64. Larger windows tolerate more reordering on the path (e.g. multipath, parallel
     // encryption at the gateway) at 1 bit of memory per packet.
     int replay_window = 1024;
+    // "data_path_timeout": seconds of sending ESP without receiving any (while IKE still answers) after which
+    // the CHILD SA is rekeyed, and as long again after that the tunnel re-established
+    // (client/esp_liveness.hpp), 0..3600; 0 disables the watch.
+    int data_path_timeout = 30;
     // "control_group": a group whose members may use the control socket (status, disconnect) besides
     // root; empty: root only (socket mode 0600).
     std::string control_group;

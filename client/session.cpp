@@ -5,9 +5,11 @@
 
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
+#include "client/esp_liveness.hpp"
 #include "client/host_integration.hpp"
 #include "client/log_describe.hpp"
 #include "client/old_path_listener.hpp"
+#include "client/path_probe.hpp"
 #include "client/route_policy.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/mobike.hpp"
@@ -111,6 +113,22 @@ private:
     std::deque<nlohmann::json> path_history_;  // the last switches, newest last
     bool reestablish_ = false;
     std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
+    int pinned_ifindex_ = 0;  // the NAT-T socket's device binding (NetlinkMonitor::path_for), 0 = none
+    std::optional<Clock::time_point> first_notice_;  // the netlink notification that began this move
+    void move_socket(const platform::NetlinkMonitor::PathChoice& choice, const core::Path& old);
+    // Dead data path (client/esp_liveness.hpp): sampled by run_rekey_monitor once a second.
+    EspLiveness liveness_{std::chrono::seconds(profile_.data_path_timeout)};
+    std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
+    void check_data_path();
+    void follow_gateway(const IpAddress& address);
+    // Make before break for a better path (client/path_probe.hpp).
+    PathProbe probe_{io_, [this](ByteView message, const core::Path& arrived_on) { on_probe_ike(message, arrived_on); },
+                     [this](ByteView datagram) { if (data_path_) data_path_->receive_elsewhere(datagram); }};
+    bool reply_via_probe_ = false;  // answering a request that came in on the probe
+    std::optional<core::PathChanged> probe_confirmed_;  // the gateway confirmed the probe's path
+    bool start_probe(const IpAddress& source);
+    void on_probe_ike(ByteView message, const core::Path& arrived_on);
+    void adopt_probe(const core::PathChanged& changed);
 };
 
 IpAddress Session::resolve_gateway() {
@@ -159,6 +177,9 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
     c.mobike = profile_.mobike;
+    c.reachable = [this](const IpAddress& address) {
+        return !monitor_ || monitor_->source_for(address, platform::PolicyRouting{}.fwmark).has_value();
+    };
     return c;
 }
 
@@ -206,6 +227,7 @@ nlohmann::json Session::status() const {
     for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
     j["path_history"] = nlohmann::json::array();
     for (const auto& h : path_history_) j["path_history"].push_back(h);
+    j["esp_via_previous_path"] = data_path_ ? data_path_->esp_elsewhere() : 0;
     return j;
 }
 
@@ -238,10 +260,19 @@ void Session::perform_one(core::Action& action) {
             using T = std::decay_t<decltype(a)>;
             if constexpr (std::is_same_v<T, core::SendDatagram>) {
                 std::error_code ec;
-                // MOBIKE names the path; the socket normally is there already (check_path moved it).
-                if (a.path && a.nat_t && current_path().local.address != a.path->local.address) {
+                if (a.nat_t && probe_.active() &&
+                    ((a.path && a.path->local == probe_.path().local) || (!a.path && reply_via_probe_))) {
+                    if (!probe_.send(a.message)) events_.detail("sending on the new path failed (will retransmit)");
+                    return;
+                }
+                // MOBIKE names the path; the socket normally is there already (check_path moved it). A
+                // different gateway address (core/session_probe.cpp) moves the socket to it.
+                if (a.path && a.nat_t && a.path->remote.address != gateway_ &&
+                    a.path->remote.address.family() == gateway_.family())
+                    follow_gateway(a.path->remote.address);
+                else if (a.path && a.nat_t && current_path().local.address != a.path->local.address) {
                     try {
-                        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
+                        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
                     } catch (const std::exception& e) {
                         events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
                     }
@@ -381,17 +412,19 @@ void Session::finish(const core::Closed& closed) {
     signals_.cancel();
     if (monitor_stream_) monitor_stream_->cancel();
     old_path_.stop();
+    probe_.close();
     if (settle_timer_) settle_timer_->cancel();
     if (data_path_) data_path_->stop();
     if (network_) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
     }
-    if (closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
-        !ike_->info().mobike) {
+    if ((closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
+         !ike_->info().mobike) || (dead_data_path_ && !local_error_)) {
         reestablish_ = true;
-        events_.progress(closed.reason + ": re-establishing the tunnel");
-        events_.emit({{"event", "reconnecting"}, {"reason", closed.reason}});
+        const std::string why = dead_data_path_ ? "dead data path: " + *dead_data_path_ : closed.reason;
+        events_.progress(why + ": re-establishing the tunnel");
+        events_.emit({{"event", "reconnecting"}, {"reason", why}});
         control_.reset();
         io_.stop();
         return;
@@ -445,7 +478,28 @@ asio::awaitable<void> Session::run_rekey_monitor() {
         if (ec || !ike_ || ike_->closed() || !data_path_) co_return;
         for (std::uint32_t spi_in : data_path_->pairs_needing_rekey(profile_.rekey.child_bytes))
             perform(ike_->rekey_child(spi_in, Clock::now()));
+        if (ike_ && !ike_->closed()) check_data_path();
     }
+}
+
+// ESP goes out, none comes back, IKE answers: rekey the CHILD SA, then re-establish (client/esp_liveness.hpp).
+// A handover (state "roaming") is silent by nature: the watch starts afresh after it.
+void Session::check_data_path() {
+    if (!liveness_.enabled() || !connected_ || dead_data_path_) return;
+    if (ike_->info().state != "connected") {
+        liveness_ = EspLiveness(std::chrono::seconds(profile_.data_path_timeout));
+        return;
+    }
+    const auto c = data_path_->current_pair_counters();
+    const auto verdict = liveness_.observe({c.spi_in, c.packets_in, c.packets_out}, Clock::now());
+    if (verdict == EspLiveness::Verdict::fine) return;
+    const bool rekey = verdict == EspLiveness::Verdict::rekey;
+    events_.warning("dead data path: " + liveness_.why());
+    events_.emit({{"event", "data_path_dead"}, {"action", rekey ? "rekey" : "reestablish"},
+                  {"reason", liveness_.why()}});
+    if (rekey) return perform(ike_->rekey_child(c.spi_in, Clock::now()));
+    dead_data_path_ = liveness_.why();
+    perform(ike_->close(Clock::now()));
 }
 
 int Session::run() {
@@ -512,6 +566,9 @@ int Session::run() {
             monitor_ = std::make_unique<platform::NetlinkMonitor>();
             monitor_->ignore_table(platform::PolicyRouting{}.table);
             platform::share_address(natt_socket_->native_handle());
+            old_path_.set_esp_handler([this](ByteView datagram) {
+                if (data_path_) data_path_->receive_elsewhere(datagram);
+            });
             old_path_.listen(current_path(), std::nullopt, platform::PolicyRouting{}.fwmark);
             asio::co_spawn(io_, run_path_monitor(), asio::detached);
         } catch (const std::exception& e) {
@@ -541,13 +598,19 @@ core::Path Session::current_path() {
 // numbers) and let the core update the SAs at the gateway (MOBIKE).
 void Session::check_path(bool settled) {
     if (!ike_ || ike_->closed()) return;
-    const auto source = monitor_->source_for(gateway_, platform::PolicyRouting{}.fwmark);
-    if (!source) return perform(ike_->on_path(std::nullopt, Clock::now()));
-    if (const core::Path old = current_path(); old.local.address != *source) {
+    const auto choice = monitor_->path_for(gateway_, platform::PolicyRouting{}.fwmark);
+    if (!choice) return perform(ike_->on_path(std::nullopt, Clock::now()));
+    const core::Path old = current_path();
+    const int pin = choice->pinned ? choice->ifindex : 0;
+    if (old.local.address != choice->source || pin != pinned_ifindex_) {
         // Make before break: while the old path still has its address on an up link, a new one (a link that
         // just came up) gets a moment to settle — its first packets are often lost to neighbour discovery.
-        if (!settled && monitor_->address_usable(old.local.address)) {
+        if (settled && old.local.address != choice->source && !pin && !pinned_ifindex_ &&
+            monitor_->address_usable(old.local.address) && start_probe(choice->source))
+            return;  // the old path carries the traffic until the gateway confirmed the new one
+        if (!settled && old.local.address != choice->source && monitor_->address_usable(old.local.address)) {
             if (!settle_timer_) settle_timer_.emplace(io_);
+            if (settle_timer_->expiry() > Clock::now()) return;  // already settling: a burst does not extend it
             settle_timer_->expires_after(path_settle_time);
             settle_timer_->async_wait([this](std::error_code ec) {
                 if (!ec) check_path(true);
@@ -555,17 +618,95 @@ void Session::check_path(bool settled) {
             return;
         }
         try {
-            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port);
-            old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+            move_socket(*choice, old);
         } catch (const std::exception& e) {
-            events_.detail(std::string("cannot move to ") + source->to_string() + ": " + e.what());
+            events_.detail(std::string("cannot move to ") + choice->source.to_string() + ": " + e.what());
             return perform(ike_->on_path(std::nullopt, Clock::now()));
         }
     }
     perform(ike_->on_path(current_path(), Clock::now()));
+    if (ike_ && ike_->info().state != "roaming") first_notice_.reset();  // nothing moved: not a handover
 }
 
-void Session::path_changed(const core::PathChanged& changed) {
+// Same fd: the data path keeps its SAs and sequence numbers. A link without carrier keeps its routes, so
+// a path around it needs the socket bound to the chosen device (NetlinkMonitor::path_for).
+void Session::move_socket(const platform::NetlinkMonitor::PathChoice& choice, const core::Path& old) {
+    const int pin = choice.pinned ? choice.ifindex : 0;
+    if (pin && pin != pinned_ifindex_)
+        events_.detail("the route to the gateway leads into a link without carrier: using " +
+                       choice.source.to_string() + " (device " + std::to_string(pin) + ") instead");
+    pinned_ifindex_ = pin;
+    platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pin);
+    old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+}
+
+// The core retries a request at another address of the gateway (ADDITIONAL_IP*_ADDRESS): the NAT-T socket
+// connects there (same fd, the SAs stay; a device binding stays too), the route lookups follow it, and the
+// old address still has a listener for what the gateway sends from it.
+void Session::follow_gateway(const IpAddress& address) {
+    const core::Path old = current_path();
+    try {
+        platform::reconnect_udp(natt_socket_->native_handle(), address, nat_t_port, pinned_ifindex_);
+        gateway_ = address;
+        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+    } catch (const std::exception& e) {
+        events_.detail("cannot reach the gateway at " + address.to_string() + ": " + e.what());
+        try {
+            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
+        } catch (const std::exception&) {
+            // no route back either: the next path check (netlink) or retransmission decides
+        }
+    }
+}
+
+bool Session::start_probe(const IpAddress& source) {
+    if (probe_.active() && probe_.path().local.address == source) return true;  // already under way
+    try {
+        const core::Path& p = probe_.open(source, {gateway_, nat_t_port}, platform::PolicyRouting{}.fwmark);
+        probe_confirmed_.reset();
+        events_.detail("a better path from " + core::endpoint_text(p.local) +
+                       ": confirming it with the gateway while ESP stays on the current one");
+        perform(ike_->on_path(p, Clock::now()));
+        return true;
+    } catch (const std::exception& e) {
+        events_.detail("cannot open a socket on " + source.to_string() + ": " + e.what() + " (moving at once)");
+        probe_.close();
+        return false;
+    }
+}
+
+void Session::on_probe_ike(ByteView message, const core::Path& arrived_on) {
+    if (!ike_) return;
+    if (events_.log().enabled(LogLevel::trace)) events_.trace(describe_datagram(message, false));
+    reply_via_probe_ = true;
+    perform(ike_->on_datagram(message, Clock::now(), arrived_on));
+    reply_via_probe_ = false;
+}
+
+// The gateway confirmed the probe's path: the ESP socket moves to that address now (a port of its own),
+// and the core confirms that port with a second update; the probe keeps receiving until then.
+void Session::adopt_probe(const core::PathChanged& changed) {
+    probe_confirmed_ = changed;
+    const core::Path old = current_path();
+    try {
+        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
+        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+    } catch (const std::exception& e) {
+        events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
+    }
+    perform(ike_->on_path(current_path(), Clock::now()));
+}
+
+void Session::path_changed(const core::PathChanged& confirmed) {
+    if (probe_.active() && !probe_confirmed_ && confirmed.new_path.local == probe_.path().local)
+        return adopt_probe(confirmed);
+    core::PathChanged changed = confirmed;
+    if (probe_confirmed_) {  // one move for the user: from before the probe to the ESP socket's path
+        changed.old_path = probe_confirmed_->old_path;
+        changed.handover += probe_confirmed_->handover;
+        probe_confirmed_.reset();
+    }
+    probe_.close();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(changed.handover).count();
     nlohmann::json event = {{"event", "path_changed"},
                             {"old_local", changed.old_path ? nlohmann::json(core::endpoint_text(changed.old_path->local))
@@ -574,6 +715,11 @@ void Session::path_changed(const core::PathChanged& changed) {
                             {"remote", core::endpoint_text(changed.new_path.remote)},
                             {"nat", changed.nat_local},
                             {"handover_ms", ms}};
+    // From the first netlink notification of this move (before any settling wait) to the confirmation.
+    if (first_notice_)
+        event["since_notice_ms"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *first_notice_).count();
+    first_notice_.reset();
     events_.emit(event);
     event.erase("event");
     event["seconds_since_start"] = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
@@ -582,7 +728,9 @@ void Session::path_changed(const core::PathChanged& changed) {
 }
 
 // Netlink notifications come in bursts (a link going down drops its addresses and routes one message at a
-// time); a short settling delay turns a burst into one path check.
+// time). The kernel has changed its tables before it notifies, so the first message is checked at once —
+// waiting for the burst to end cost every handover 10 ms — and the burst's end once more (a path that is
+// the same again is no news to the core).
 asio::awaitable<void> Session::run_path_monitor() {
     monitor_stream_.emplace(io_, ::dup(monitor_->fd()));
     asio::steady_timer settle(io_);
@@ -592,10 +740,11 @@ asio::awaitable<void> Session::run_path_monitor() {
                                              asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;
         if (!monitor_->drain()) continue;
+        if (!first_notice_) first_notice_ = Clock::now();
+        check_path();
         settle.expires_after(std::chrono::milliseconds(10));
         co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        monitor_->drain();
-        check_path();
+        if (monitor_->drain()) check_path();
     }
 }
 

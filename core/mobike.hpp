@@ -18,6 +18,14 @@
 //     three times at most (then PROTOCOL_ERROR: someone is answering for the gateway);
 //   - UNACCEPTABLE_ADDRESSES or UNEXPECTED_NAT_DETECTED (the gateway refuses this path, §3.5/§4.2.4)
 //     is treated as "no usable path": the session waits for the next path change, within no_path_limit.
+//   - the gateway's address in use stops answering a request (rekey, the dead-data-path watch's rekey):
+//     from its second retransmission on, the same request goes to the gateway's other addresses
+//     (ADDITIONAL_IP*_ADDRESS, same family, with a route) in turn; the one that answers gets an
+//     UPDATE_SA_ADDRESSES (core/session_probe.cpp);
+//   - the initiator's own ESP: the data plane sends on the new path as soon as the socket moved, before
+//     the answer to UPDATE_SA_ADDRESSES. RFC 4555 §3.5 has the responder update its IPsec SAs when the
+//     request arrives and asks nothing of the initiator's sending; inbound ESP is found by SPI, so early
+//     ESP costs nothing and saves a round trip (the old path is usually gone anyway).
 // ikevpn never sends NO_NATS_ALLOWED: its data plane is ESP in UDP, which crosses NATs by design.
 #pragma once
 #include "core/crypto/crypto.hpp"

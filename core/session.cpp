@@ -308,6 +308,7 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     if (m.header.is_response()) {
         if (s_->phase != Phase::init_sent && m.header.spi_r != s_->sa.spi_r) return out;
         s_->on_response(out, m, datagram, now);
+        s_->follow_gateway_address(out, now);
     } else if (s_->phase == Phase::established || s_->phase == Phase::deleting) {
         if (m.header.spi_r == s_->sa.spi_r) s_->on_peer_request(out, m, datagram, now);
     }
@@ -356,6 +357,7 @@ Actions IkeSession::on_timer(TimePoint now) {
         --p->retransmits_left;
         p->timeout *= s_->config.retransmit.factor;
         p->deadline = now + p->timeout;
+        s_->probe_gateway_addresses(out, *p);  // MOBIKE: perhaps to another address of the gateway
         out.push_back(SendDatagram{p->bytes, p->nat_t, p->path});
     }
     if (s_->phase == Phase::established) {

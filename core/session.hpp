@@ -65,6 +65,9 @@ struct SessionConfig {
     bool mobike = false;
     // How long the tunnel waits, silently, for any path to the gateway before it gives up (core/mobike.hpp).
     Duration no_path_limit = std::chrono::seconds(120);
+    // MOBIKE: whether the driver has a route to one of the gateway's other addresses (ADDITIONAL_IP*_ADDRESS),
+    // asked before a request is retried there (core/mobike.hpp); empty: every address counts as reachable.
+    std::function<bool(const IpAddress&)> reachable;
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.

@@ -198,6 +198,12 @@ struct IkeSession::State {
     void on_path(Actions& out, std::optional<Path> p, TimePoint now);
 
     void on_update_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
+
+    // The gateway's address in use stops answering: retransmissions try its other addresses
+    // (core/session_probe.cpp), and the SAs follow the one that answers.
+    std::vector<IpAddress> probe_candidates() const;
+    void probe_gateway_addresses(Actions& out, PendingRequest& p);
+    void follow_gateway_address(Actions& out, TimePoint now);
 };
 
 }  // namespace ikevpn::core

@@ -139,6 +139,9 @@ std::optional<LinkInfo> parse_link(Span payload) {
     LinkInfo link;
     link.ifindex = header->ifi_index;
     link.up = (header->ifi_flags & IFF_UP) != 0;
+    constexpr unsigned iff_lower_up = 1u << 16;  // IFF_LOWER_UP (linux/if.h, which clashes with net/if.h)
+    link.carrier = (header->ifi_flags & iff_lower_up) != 0;
+    link.loopback = (header->ifi_flags & IFF_LOOPBACK) != 0;
     nl::for_each_attr(nl::attributes_after(payload, sizeof(ifinfomsg)), [&](std::uint16_t type, Span value) {
         if (type == IFLA_MTU) link.mtu = nl::attr_u32(value).value_or(0);
         if (type == IFLA_IFNAME && !value.empty()) {
@@ -395,7 +398,8 @@ std::vector<RuleSpec> Netlink::list_rules(IpAddress::Family family) {
     return rules;
 }
 
-RouteLookup Netlink::route_get(const IpAddress& destination, std::optional<std::uint32_t> mark) {
+RouteLookup Netlink::route_get(const IpAddress& destination, std::optional<std::uint32_t> mark,
+                               std::optional<int> oif) {
     IpAddress::Family family = destination.family();
     MessageBuilder message(RTM_GETROUTE, kRequestAck);
     rtmsg header{};
@@ -404,8 +408,10 @@ RouteLookup Netlink::route_get(const IpAddress& destination, std::optional<std::
     message.put_header(header);
     message.put_address(RTA_DST, destination);
     if (mark) message.put_u32(RTA_MARK, *mark);
+    if (oif) message.put_u32(RTA_OIF, std::uint32_t(*oif));
     std::string what = "look up route to " + destination.to_string();
     if (mark) what += " mark " + std::to_string(*mark);
+    if (oif) what += " oif " + std::to_string(*oif);
 
     std::optional<IpAddress> source;
     RouteLookup lookup;
@@ -416,6 +422,7 @@ RouteLookup Netlink::route_get(const IpAddress& destination, std::optional<std::
             if (kind == RTA_PREFSRC) source = nl::attr_address(value, family);
             if (kind == RTA_OIF) lookup.ifindex = static_cast<int>(nl::attr_u32(value).value_or(0));
             if (kind == RTA_GATEWAY) lookup.gateway = nl::attr_address(value, family);
+            if (kind == RTA_PRIORITY) lookup.metric = nl::attr_u32(value).value_or(0);
         });
     });
     // Without a source address the route is useless to us: we must bind our sockets to one.

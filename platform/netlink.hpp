@@ -19,6 +19,10 @@ struct LinkInfo {
     std::string name;
     std::uint32_t mtu = 0;
     bool up = false;  // IFF_UP (administratively up)
+    // IFF_LOWER_UP: the link below carries packets. A Wi-Fi or cable that lost its carrier stays
+    // administratively up, and its routes stay too (flagged linkdown) — only this flag tells.
+    bool carrier = false;
+    bool loopback = false;  // IFF_LOOPBACK
 };
 
 struct AddressInfo {
@@ -52,6 +56,7 @@ struct RouteLookup {
     IpAddress source;
     int ifindex = 0;
     std::optional<IpAddress> gateway;
+    std::uint32_t metric = 0;  // RTA_PRIORITY of the route found
 };
 
 class Netlink {
@@ -84,8 +89,10 @@ public:
     std::vector<RuleSpec> list_rules(IpAddress::Family family);
 
     // Asks the kernel which route, device and source address a packet to `destination` (carrying
-    // `mark`, when given) would take — policy rules included.
-    RouteLookup route_get(const IpAddress& destination, std::optional<std::uint32_t> mark = std::nullopt);
+    // `mark`, when given) would take — policy rules included. With `oif`, only routes out of that device
+    // count (as for a socket bound to it with SO_BINDTOIFINDEX).
+    RouteLookup route_get(const IpAddress& destination, std::optional<std::uint32_t> mark = std::nullopt,
+                          std::optional<int> oif = std::nullopt);
 
     // A buffer of the bytes of one netlink message; public only for the implementation's helpers.
     using Message = std::vector<std::uint8_t>;

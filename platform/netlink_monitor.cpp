@@ -169,19 +169,63 @@ bool NetlinkMonitor::drain() {
 }
 
 std::optional<IpAddress> NetlinkMonitor::source_for(const IpAddress& gateway, std::optional<std::uint32_t> mark) const {
-    RouteLookup lookup;
+    auto choice = path_for(gateway, mark);
+    return choice ? std::optional<IpAddress>(choice->source) : std::nullopt;
+}
+
+// A source the route lookup offers may still be useless: an IPv6 address tentative, deprecated or failed DAD.
+bool NetlinkMonitor::usable_source(const IpAddress& source) const {
+    if (source.is_v4()) return true;
+    auto state = address_state(source);
+    return state && !(state->flags & kUnusableSource);
+}
+
+std::optional<NetlinkMonitor::PathChoice> NetlinkMonitor::path_for(const IpAddress& gateway,
+                                                                   std::optional<std::uint32_t> mark) const {
     try {
         Netlink netlink;
-        lookup = netlink.route_get(gateway, mark);
+        RouteLookup lookup;
+        try {
+            lookup = netlink.route_get(gateway, mark);
+        } catch (const PlatformError&) {
+            return std::nullopt;  // ENETUNREACH, EHOSTUNREACH, no source: no path
+        }
+        if (ignored_interface(lookup.ifindex)) return std::nullopt;
+        if (netlink.link_info(lookup.ifindex).carrier)
+            return usable_source(lookup.source) ? std::optional(PathChoice{lookup.source, lookup.ifindex, false})
+                                                : std::nullopt;
+        return path_avoiding(netlink, gateway, mark, lookup.ifindex);
     } catch (const PlatformError&) {
-        return std::nullopt;  // ENETUNREACH, EHOSTUNREACH, no source: no path
+        return std::nullopt;
     }
-    if (ignored_interface(lookup.ifindex)) return std::nullopt;
-    if (!lookup.source.is_v4()) {
-        auto state = address_state(lookup.source);
-        if (!state || (state->flags & kUnusableSource)) return std::nullopt;
+}
+
+// The kernel routes into `dead` (no carrier): the best route to the gateway out of any other device that
+// is up, has carrier and an address of the gateway's family.
+std::optional<NetlinkMonitor::PathChoice> NetlinkMonitor::path_avoiding(Netlink& netlink, const IpAddress& gateway,
+                                                                        std::optional<std::uint32_t> mark,
+                                                                        int dead) const {
+    std::vector<int> candidates;
+    for (const auto& a : netlink.list_addresses(gateway.family()))
+        if (a.ifindex != dead && !ignored_interface(a.ifindex) &&
+            std::find(candidates.begin(), candidates.end(), a.ifindex) == candidates.end())
+            candidates.push_back(a.ifindex);
+    std::optional<PathChoice> best;
+    std::uint32_t best_metric = 0;
+    for (int ifindex : candidates) {
+        try {
+            const LinkInfo link = netlink.link_info(ifindex);
+            if (!link.up || !link.carrier || link.loopback) continue;
+            const RouteLookup r = netlink.route_get(gateway, mark, ifindex);
+            const auto& b = r.source.bytes();  // fe80::/10 reaches no gateway beyond the link
+            if (!r.source.is_v4() && b[0] == 0xfe && (b[1] & 0xc0) == 0x80) continue;
+            if (r.ifindex != ifindex || !usable_source(r.source)) continue;
+            if (!best || r.metric < best_metric) best = PathChoice{r.source, ifindex, true}, best_metric = r.metric;
+        } catch (const PlatformError&) {
+            // no route out of this device
+        }
     }
-    return lookup.source;
+    return best;
 }
 
 bool NetlinkMonitor::address_usable(const IpAddress& address) const {
@@ -189,7 +233,8 @@ bool NetlinkMonitor::address_usable(const IpAddress& address) const {
         auto state = address_state(address);
         if (!state || (state->flags & kUnusableSource)) return false;
         Netlink netlink;
-        return netlink.link_info(state->ifindex).up;
+        const LinkInfo link = netlink.link_info(state->ifindex);
+        return link.up && link.carrier;
     } catch (const PlatformError&) {
         return false;
     }

@@ -21,6 +21,8 @@
 
 namespace ikevpn::platform {
 
+class Netlink;
+
 class NetlinkMonitor {
 public:
     NetlinkMonitor();  // opens and subscribes a non-blocking socket; throws PlatformError
@@ -40,8 +42,20 @@ public:
     // there is no usable one. Blocking netlink round trips, a few per path change.
     std::optional<IpAddress> source_for(const IpAddress& gateway, std::optional<std::uint32_t> mark) const;
 
+    // The same, with the device. A link that lost its carrier (cable out, Wi-Fi gone, the peer of a veth
+    // down) stays administratively up and keeps its routes (flagged linkdown), so the kernel still routes
+    // into it: then the best route out of another device with carrier is chosen instead (lowest metric),
+    // `pinned` — the socket must be bound to that device (platform/udp_reconnect.hpp) for the kernel to
+    // use it.
+    struct PathChoice {
+        IpAddress source;
+        int ifindex = 0;
+        bool pinned = false;
+    };
+    std::optional<PathChoice> path_for(const IpAddress& gateway, std::optional<std::uint32_t> mark) const;
+
     // Whether `address` is still configured, usable as a source (not tentative, deprecated or failed DAD)
-    // and on an interface that is up — i.e. the path from it may still work.
+    // and on an interface that is up and has carrier — i.e. the path from it may still work.
     bool address_usable(const IpAddress& address) const;
 
     // Counters for tests and logs.
@@ -51,6 +65,9 @@ public:
 private:
     bool is_relevant(std::uint16_t type, const std::uint8_t* payload, std::size_t length) const;
     bool ignored_interface(int ifindex) const;
+    bool usable_source(const IpAddress& source) const;
+    std::optional<PathChoice> path_avoiding(Netlink& netlink, const IpAddress& gateway,
+                                            std::optional<std::uint32_t> mark, int dead) const;
 
     int fd_ = -1;
     std::vector<int> ignored_ifindexes_;

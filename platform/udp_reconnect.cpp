@@ -2,6 +2,7 @@
 
 #include "platform/platform_error.hpp"
 
+#include <cerrno>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,11 +32,17 @@ int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t 
     return fd;
 }
 
-std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port) {
+std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port,
+                                                  int device) {
     const SocketAddress to = socket_address(remote, remote_port);
     sockaddr unspecified{};
     unspecified.sa_family = AF_UNSPEC;
     ::connect(fd, &unspecified, sizeof unspecified);  // "dissolve the association" (connect(2)); cannot fail here
+    // Kernels before 5.0 lack SO_BINDTOIFINDEX: fine as long as no binding is asked for.
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &device, sizeof device) != 0 &&
+        (device != 0 || errno != ENOPROTOOPT))
+        throw_errno(device ? "bind the UDP socket to device " + std::to_string(device)
+                           : std::string("unbind the UDP socket from its device"));
     if (::connect(fd, to.get(), to.length) != 0)
         throw_errno("connect the UDP socket to " + remote.to_string() + " again");
     return local_endpoint(fd);

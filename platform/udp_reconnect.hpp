@@ -12,8 +12,12 @@
 
 namespace ikevpn::platform {
 
+// With `device` (an ifindex) the socket is bound to that device (SO_BINDTOIFINDEX) between the two steps —
+// the disconnect clears a binding — so the route and source come from that device alone; needed when the
+// kernel's best route leads into a link without carrier (NetlinkMonitor::path_for: `pinned`). 0 = any device.
 // Returns the new local address and port. Throws PlatformError (e.g. ENETUNREACH when no route exists).
-std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port);
+std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port,
+                                                  int device = 0);
 
 // SO_REUSEADDR on `fd`, so that an unconnected socket (open_udp_listener) may bind the same address and port:
 // Linux then delivers datagrams from the connected peer to the connected socket and all others to the

@@ -350,3 +350,89 @@ TEST_CASE("the gateway rekeys the IKE SA while an update is in flight: the move 
     CHECK(net.session.info().spi_i == "6162636465666768");
     CHECK(net.session.info().state == "connected");
 }
+
+namespace {
+
+std::uint32_t first_spi_in(const Network& net) {
+    const auto installed = net.all<core::InstallChildSa>();
+    REQUIRE_FALSE(installed.empty());
+    return installed.front().child.spi_in;
+}
+
+bool progress_says(const Network& net, const std::string& text) {
+    for (const auto& p : net.all<core::Progress>())
+        if (p.line.find(text) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the gateway's address stops answering: a retransmission tries its other address and the SAs follow") {
+    Network net;  // the gateway lists 192.0.2.2 and 2001:db8::1 besides 192.0.2.1
+    net.connect();
+    const core::Endpoint other = ep("192.0.2.2", 4500);
+    net.alive = [](const core::Path& p) { return p.remote != gateway; };  // 192.0.2.1 is unreachable now
+    net.now += 5s;
+    net.run(net.session.rekey_child(first_spi_in(net), net.now));  // any request will do
+    const std::size_t first = net.sent.size() - 1;
+    CHECK(net.sent[first].path.remote == gateway);
+    REQUIRE(net.fire_timer());  // the first retransmission: same address (a single loss is no signal)
+    CHECK(net.sent[first + 1].path.remote == gateway);
+    CHECK(net.sent[first + 1].message == net.sent[first].message);
+    REQUIRE(net.fire_timer());  // the second: the other IPv4 address (the IPv6 one cannot be reached from here)
+    REQUIRE(net.sent.size() >= first + 3);
+    CHECK(net.sent[first + 2].path.remote == other);
+    CHECK(net.sent[first + 2].message == net.sent[first].message);  // the very same request (RFC 7296 §2.1)
+    CHECK(progress_says(net, "does not answer at 192.0.2.1: trying its address 192.0.2.2"));
+    // It answered there: the rekey completed, then UPDATE_SA_ADDRESSES moved the SAs to that address.
+    CHECK(net.responder.updates_seen == 1);
+    const auto moved = net.all<core::PathChanged>();
+    REQUIRE(moved.size() == 1);
+    CHECK(moved[0].old_path == wifi);
+    CHECK(moved[0].new_path.remote == other);
+    CHECK(moved[0].handover == 3s);  // from the unanswered request to 192.0.2.2's answer (1 s + 2 s)
+    CHECK(net.session.info().path->remote == other);
+    CHECK(net.session.info().state == "connected");
+    CHECK(net.all<core::Closed>().empty());
+}
+
+TEST_CASE("gateway addresses without a route are skipped; none left: the usual TIMEOUT") {
+    auto config = mobike_config();
+    config.reachable = [](const IpAddress& a) { return a.to_string() != "192.0.2.2"; };
+    Network net(std::move(config));
+    net.connect();
+    net.alive = [](const core::Path& p) { return p.remote != gateway; };
+    net.now += 5s;
+    net.run(net.session.rekey_child(first_spi_in(net), net.now));
+    while (net.all<core::Closed>().empty() && net.fire_timer()) {
+    }
+    for (const auto& s : net.sent) CHECK(s.path.remote == gateway);
+    const auto closed = net.all<core::Closed>();
+    REQUIRE(closed.size() == 1);
+    CHECK(closed[0].code == core::CloseCode::timeout);
+}
+
+TEST_CASE("no other address after NO_ADDITIONAL_ADDRESSES, or without MOBIKE: retransmissions stay put") {
+    test::ResponderOptions lone = mobike_gateway();
+    lone.additional_addresses.clear();  // the gateway sends NO_ADDITIONAL_ADDRESSES (or nothing)
+    Network net(mobike_config(), lone);
+    net.connect();
+    CHECK(net.session.info().gateway_addresses.empty());
+    net.alive = [](const core::Path& p) { return p.remote != gateway; };
+    net.run(net.session.rekey_child(first_spi_in(net), net.now));
+    while (net.all<core::Closed>().empty() && net.fire_timer()) {
+    }
+    for (const auto& s : net.sent) CHECK(s.path.remote == gateway);
+    CHECK(net.all<core::Closed>().size() == 1);
+}
+
+TEST_CASE("an unanswered UPDATE_SA_ADDRESSES keeps its destination: its NAT detection was built for it") {
+    Network net;
+    net.connect();
+    net.alive = [](const core::Path& p) { return p.remote != gateway; };
+    net.move_to(cellular);
+    while (net.all<core::Closed>().empty() && net.fire_timer()) {
+    }
+    for (const auto& s : net.sent) CHECK(s.path.remote == gateway);
+    CHECK_FALSE(progress_says(net, "trying its address"));
+}
