@@ -115,7 +115,7 @@ TEST_CASE("ECP-384/521: invalid peer values give nullopt (RFC 6989 §2.3)") {
 
 TEST_CASE("MODP 14/15/16 (RFC 3526) and 2 (RFC 2409): sizes, agreement, RFC 6989 range checks") {
     CounterRandom random(7);
-    for (const auto [group, size] : {std::pair{DhGroup::modp1024, 128U}, std::pair{DhGroup::modp2048, 256U},
+    for (const auto& [group, size] : {std::pair{DhGroup::modp1024, 128U}, std::pair{DhGroup::modp2048, 256U},
                                      std::pair{DhGroup::modp3072, 384U}, std::pair{DhGroup::modp4096, 512U}}) {
         CAPTURE(static_cast<int>(group));
         CHECK(key_exchange_public_size(group) == size);
