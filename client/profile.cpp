@@ -355,7 +355,9 @@ void ProfileReader::read_ca(const json& doc, Profile& p) const {
 void ProfileReader::read_proposals(const json& doc, Profile& p) const {
     if (doc.contains("ike")) p.ike = get_string_list(doc["ike"], "ike");
     if (doc.contains("esp")) p.esp = get_string_list(doc["esp"], "esp");
-    if (doc.contains("allow_weak_algorithms")) {
+    // An empty list is the same as none.
+    const auto* weak = doc.contains("allow_weak_algorithms") ? &doc["allow_weak_algorithms"] : nullptr;
+    if (weak && !(weak->is_array() && weak->empty())) {
         p.allow_weak_algorithms = get_string_list(doc["allow_weak_algorithms"], "allow_weak_algorithms");
         const auto& known = core::weak_algorithm_names();
         std::string list;
