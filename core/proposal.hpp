@@ -32,7 +32,7 @@ msg::Proposal parse_ike_proposal(const std::string& text);  // no weak algorithm
 msg::Proposal parse_ike_proposal(const std::string& text, const WeakAlgorithms& allowed);
 // ESP: the same ciphers and integrity algorithms; optional "-noesn"/"-esn" (only noesn supported yet);
 // a DH group token asks for PFS on CHILD SA rekeys we start (RFC 7296 §1.3.1). The data plane implements
-// no weak algorithm: with the opt-in they are still refused, with a message that says so.
+// no weak cipher or integrity algorithm: with the opt-in they are still refused, with a message saying so.
 msg::Proposal parse_esp_proposal(const std::string& text);
 msg::Proposal parse_esp_proposal(const std::string& text, const WeakAlgorithms& allowed);
 

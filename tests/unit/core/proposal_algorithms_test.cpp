@@ -90,6 +90,9 @@ TEST_CASE("weak algorithms with the opt-in: IKE transforms; ESP still refuses th
           "'sha1' is supported for IKE only (the ESP data plane does not implement it) in ESP proposal 'aes128-sha1'");
     CHECK(esp_error("3des-sha256", {"3des"}).find("IKE only") != std::string::npos);
     CHECK(esp_error("aes128-sha1").find("allow_weak_algorithms") != std::string::npos);
+    // MODP-1024 in an ESP proposal is a PFS group for rekeys, which the negotiator computes: allowed.
+    CHECK(esp_error("aes256gcm16-modp1024").find("\"modp1024\" in allow_weak_algorithms") != std::string::npos);
+    CHECK(esp_error("aes256gcm16-modp1024", {"modp1024"}) == "no error");
 }
 
 TEST_CASE("weak_algorithm_names lists what the profile may opt into") {
