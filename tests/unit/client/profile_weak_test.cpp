@@ -63,7 +63,7 @@ TEST_CASE("allow_weak_algorithms opts in by name, for IKE only") {
     CHECK(error_of({{"esp", {"aes128-sha1"}}, {"allow_weak_algorithms", {"sha1"}}}) ==
           "demo.json: key 'esp[0]': 'sha1' is supported for IKE only (the ESP data plane does not implement it) in "
           "ESP proposal 'aes128-sha1'");
-    CHECK(load_with({}).allow_weak_algorithms.empty());
+    CHECK(load_with(json::object()).allow_weak_algorithms.empty());
     CHECK(load_with({{"allow_weak_algorithms", json::array()}}).allow_weak_algorithms.empty());
 }
 
