@@ -10,6 +10,7 @@
 #    the client's progress names the COOKIE round and the session then connects;
 #  - a weak proposal (aes128-sha1-modp1024): refused without "allow_weak_algorithms" (one clear line,
 #    exit != 0, nothing sent), connects and pings with it.
+#  - IKE SA rekeys with AES-CBC + HMAC-SHA2-384 / ECP-384, started by the gateway and by the client.
 # IKE_VARIANTS="a b" runs a subset of the families. Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -222,6 +223,48 @@ cookie_checks() {
 GATEWAY_CLEAN=wait_gateway_no_established
 connect_ping_disconnect cookie "$work" cookie_checks || ikevpn_dump_logs
 GATEWAY_CLEAN=wait_gateway_empty
+lab_stop_gateway
+
+# --- IKE SA rekeys with AES-CBC + HMAC-SHA2-384 / ECP-384, by the gateway and by the client ---------------
+# The rekeyed IKE SA derives SK_ai/SK_ar too (RFC 7296 §2.18). The proof that both ends derived the same
+# keys: the gateway removes every SA after our disconnect, i.e. it decrypted our Delete, sent on the rekeyed
+# IKE SA (with wrong keys it would drop it and keep the SA).
+ike_rekeys_by() {
+    jq -c -R --arg who "$1" 'fromjson? | select(.event == "rekeyed" and .sa == "ike" and .initiator == $who)' \
+        "$IKEVPN_DIR/events.jsonl" | wc -l
+}
+at_least() { (($1 >= $2)); }
+rekey_session() {
+    local who=$1 seconds=$2 work="$LAB_DIR/ikevpn-rekey-$1"
+    local filter='.ike = ["aes256-sha384-ecp384"]'
+    [[ $who != client ]] || filter+=' | .rekey = {"ike_seconds": 10, "child_seconds": 0, "jitter_seconds": 1}'
+    ikevpn_write_profile "$work" "$filter"
+    ikevpn_start "$work"
+    if ! ikevpn_wait_event connected 25 2>/dev/null; then
+        check "[rekey-$who] ikevpn reports \"connected\" within 25 s" false
+        ikevpn_dump_logs
+        ikevpn_stop
+        return 0
+    fi
+    check "[rekey-$who] ping through the tunnel for ${seconds} s across the IKE rekey(s)" \
+        lab_exec_client ping -c "$((seconds * 2))" -i0.5 -W2 "$LAB_HOST_IP"
+    local n
+    n=$(ike_rekeys_by "$who")
+    echo "INFO: [rekey-$who] $n IKE SA rekey(s) initiated by the $who"
+    check "[rekey-$who] the $who rekeyed the IKE SA at least once ($n)" at_least "$n" 1
+    check "[rekey-$who] the gateway's IKE SA is still AES_CBC/256 HMAC_SHA2_384_192 ECP_384" gw_chose \
+        "AES_CBC/256 HMAC_SHA2_384_192 PRF_HMAC_SHA2_384 ECP_384" "$(gw_ike_raw)"
+    check "[rekey-$who] status --json state is still connected" \
+        test "$(ikevpn_ctl status --json 2>/dev/null | jq -r .state)" = connected
+    check "[rekey-$who] ikevpn disconnect exits 0" ikevpn_ctl disconnect
+    ikevpn_wait_exit 15 || ikevpn_stop
+    check "[rekey-$who] gateway has no SA left (it decrypted our Delete on the rekeyed IKE SA)" wait_gateway_empty
+}
+lab_start_gateway --ike "aes256-sha384-ecp384" --ike-rekey 4
+rekey_session gateway 7
+lab_stop_gateway
+lab_start_gateway --ike "aes256-sha384-ecp384" --ike-rekey 0 --child-rekey 0
+rekey_session client 13
 lab_stop_gateway
 
 # --- weak algorithms: refused without the opt-in, working with it ------------------------------------------
