@@ -37,7 +37,7 @@ struct Token {
     std::string_view name;
     Transform transform;
     // Broken or too short for today (RFC 8247 §2-§3): refused unless the profile's allow_weak_algorithms
-    // lists this name. The data plane implements none of the ciphers and integrity algorithms among them.
+    // lists this name. Of the ciphers and integrity algorithms among them the data plane has HMAC-SHA1-96.
     std::string_view weak = {};
     // Implemented by the SK payload but not by the ESP data plane (which has AES-GCM-128/256 only).
     bool ike_only = false;
@@ -136,8 +136,10 @@ const Transform& lookup(const std::string& token, const std::string& kind, const
         if (!t.weak.empty() && std::find(allowed.begin(), allowed.end(), t.weak) == allowed.end())
             fail("'" + token + "' is a weak algorithm, refused unless the profile lists \"" + std::string(t.weak) +
                      "\" in allow_weak_algorithms", kind, text);
-        // A DH group in an ESP proposal is PFS for rekeys, computed by the negotiator, not the data plane.
-        const bool data_plane = t.transform.type == TransformType::encr || t.transform.type == TransformType::integ;
+        // A DH group in an ESP proposal is PFS for rekeys, computed by the negotiator, not the data plane;
+        // of the weak ciphers and integrity algorithms the data plane has HMAC-SHA1-96 only.
+        const bool data_plane = t.transform.type == TransformType::encr ||
+                                (t.transform.type == TransformType::integ && t.transform.id != integ_hmac_sha1_96);
         if ((t.ike_only || (!t.weak.empty() && data_plane)) && kind == "ESP")
             fail("'" + token + "' is supported for IKE only (the ESP data plane does not implement it)", kind, text);
         return t.transform;

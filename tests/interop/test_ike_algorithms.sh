@@ -9,7 +9,7 @@
 #    whose IKE_AUTH is dropped) makes it demand a COOKIE from the next IKE_SA_INIT; the test fails unless
 #    the client's progress names the COOKIE round and the session then connects;
 #  - a weak proposal (aes128-sha1-modp1024): refused without "allow_weak_algorithms" (one clear line,
-#    exit != 0, nothing sent), connects and pings with it.
+#    exit != 0, nothing sent), connects and pings with it (ESP aes128-sha1: HMAC-SHA1-96 in the data plane).
 #  - IKE SA rekeys with AES-CBC + HMAC-SHA2-384 / ECP-384, started by the gateway and by the client.
 # IKE_VARIANTS="a b" runs a subset of the families. Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
@@ -268,7 +268,7 @@ rekey_session client 13
 lab_stop_gateway
 
 # --- weak algorithms: refused without the opt-in, working with it ------------------------------------------
-lab_start_gateway --ike "aes128-sha1-modp1024, default"
+lab_start_gateway --ike "aes128-sha1-modp1024, default" --esp "aes128-sha1, default"
 work="$LAB_DIR/ikevpn-weak-refused"
 ikevpn_write_profile "$work" '.ike = ["aes128-sha1-modp1024"]'
 ikevpn_run_foreground "$work" 10
@@ -280,10 +280,15 @@ check "[weak] the error names the algorithm and the profile key" \
 check "[weak] nothing reached the gateway" test "$(lab_gateway_sa_count)" -eq 0
 echo "INFO: [weak] error line: $(grep -m1 allow_weak "$work/stderr.log" || true)"
 work="$LAB_DIR/ikevpn-weak-allowed"
-ikevpn_write_profile "$work" '.ike = ["aes128-sha1-modp1024"] | .allow_weak_algorithms = ["sha1", "modp1024"]'
+ikevpn_write_profile "$work" \
+    '.ike = ["aes128-sha1-modp1024"] | .esp = ["aes128-sha1"] | .allow_weak_algorithms = ["sha1", "modp1024"]'
 weak_checks() {
     check "[weak] the gateway's IKE SA uses HMAC_SHA1_96 / MODP_1024" gw_chose \
         "AES_CBC/128 HMAC_SHA1_96 PRF_HMAC_SHA1 MODP_1024" "$(gw_ike_raw)"
+    check "[weak] ESP aes128-sha1: the gateway's CHILD SA uses HMAC_SHA1_96" \
+        grep -q "integ-alg=HMAC_SHA1_96" <<<"$(lab_gateway_sas --raw 2>/dev/null | sed -n 's/.*child-sas {//p')"
+    check "[weak] ESP aes128-sha1: status --json child_sas[0].esp names HMAC_SHA1_96" \
+        grep -q "HMAC_SHA1_96" <<<"$(ikevpn_ctl status --json 2>/dev/null | jq -r '.child_sas[0].esp')"
 }
 connect_ping_disconnect weak "$work" weak_checks || ikevpn_dump_logs
 

@@ -60,9 +60,10 @@ TEST_CASE("allow_weak_algorithms opts in by name, for IKE only") {
     CHECK(p.ike_proposals[0].transforms.size() == 4);  // AES-CBC-128, PRF-HMAC-SHA1, HMAC-SHA1-96, MODP-1024
     CHECK(error_of({{"ike", {"aes128-sha1-modp1024"}}, {"allow_weak_algorithms", {"sha1"}}}).find("'modp1024'") !=
           std::string::npos);
-    CHECK(error_of({{"esp", {"aes128-sha1"}}, {"allow_weak_algorithms", {"sha1"}}}) ==
-          "demo.json: key 'esp[0]': 'sha1' is supported for IKE only (the ESP data plane does not implement it) in "
-          "ESP proposal 'aes128-sha1'");
+    CHECK(error_of({{"esp", {"aes128-md5"}}, {"allow_weak_algorithms", {"md5"}}}) ==
+          "demo.json: key 'esp[0]': 'md5' is supported for IKE only (the ESP data plane does not implement it) in "
+          "ESP proposal 'aes128-md5'");
+    CHECK(load_with({{"esp", {"aes128-sha1"}}, {"allow_weak_algorithms", {"sha1"}}}).esp_proposals.size() == 1);
     CHECK(load_with(json::object()).allow_weak_algorithms.empty());
     CHECK(load_with({{"allow_weak_algorithms", json::array()}}).allow_weak_algorithms.empty());
 }

@@ -86,8 +86,11 @@ TEST_CASE("weak algorithms with the opt-in: IKE transforms; ESP still refuses th
           std::vector<Transform>{encr(3, std::nullopt), prf(1), integ(1), dh(14)});
     CHECK(parse_ike_proposal("aes128-sha-prfsha1-modp2048", {"sha1"}).transforms ==
           std::vector<Transform>{encr(12, 128), prf(2), integ(2), dh(14)});
-    CHECK(esp_error("aes128-sha1", {"sha1"}) ==
-          "'sha1' is supported for IKE only (the ESP data plane does not implement it) in ESP proposal 'aes128-sha1'");
+    // HMAC-SHA1-96 the data plane has; 3DES and HMAC-MD5-96 it has not.
+    CHECK(parse_esp_proposal("aes128-sha1", {"sha1"}).transforms ==
+          std::vector<Transform>{encr(12, 128), integ(2), Transform{TransformType::esn, 0, std::nullopt}});
+    CHECK(esp_error("aes128-md5", {"md5"}) ==
+          "'md5' is supported for IKE only (the ESP data plane does not implement it) in ESP proposal 'aes128-md5'");
     CHECK(esp_error("3des-sha256", {"3des"}).find("IKE only") != std::string::npos);
     CHECK(esp_error("aes128-sha1").find("allow_weak_algorithms") != std::string::npos);
     // MODP-1024 in an ESP proposal is a PFS group for rekeys, which the negotiator computes: allowed.
