@@ -165,3 +165,17 @@ TEST_CASE("IKE SA rekey key derivation for CBC + HMAC: SK_ai/SK_ar sit between S
     const Bytes iv(16, 9), aad(8, 1), plaintext(32, 2);
     CHECK(peer_in->open(iv, aad, sa.aead_out->seal(iv, aad, plaintext)) == plaintext);
 }
+
+TEST_CASE("COOKIE round with a CBC proposal: the progress line names it, then the session connects") {
+    test::ResponderOptions o;
+    o.demand_cookie = true;
+    Harness h(make_config("aes128-sha256-modp2048"), o);
+    h.run(h.session.start(h.now));
+    REQUIRE(h.responder.auth_seen_ok);
+    CHECK(h.init_groups == std::vector<std::uint16_t>{14, 14});
+    bool said_why = false;
+    for (const auto& p : h.all<core::Progress>())
+        said_why = said_why || p.line == "IKE_SA_INIT: the gateway asked for a COOKIE (RFC 7296 §2.6), retrying";
+    CHECK(said_why);
+    check_both_directions(h);
+}
