@@ -99,6 +99,7 @@ void DataPath::install(const core::ChildSaKeys& child) {
     case 12: integ = dataplane::EspInteg::hmac_sha2_256_128; break;
     case 13: integ = dataplane::EspInteg::hmac_sha2_384_192; break;
     case 14: integ = dataplane::EspInteg::hmac_sha2_512_256; break;
+    case 2: integ = dataplane::EspInteg::hmac_sha1_96; break;  // weak: only with allow_weak_algorithms
     default: throw std::invalid_argument("unsupported ESP integrity transform " + std::to_string(child.integ_id));
     }
     auto make = [&](dataplane::Direction direction, std::uint32_t spi, const SecureBytes& key,

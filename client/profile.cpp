@@ -355,12 +355,23 @@ void ProfileReader::read_ca(const json& doc, Profile& p) const {
 void ProfileReader::read_proposals(const json& doc, Profile& p) const {
     if (doc.contains("ike")) p.ike = get_string_list(doc["ike"], "ike");
     if (doc.contains("esp")) p.esp = get_string_list(doc["esp"], "esp");
-    const auto parse_all = [this](const std::vector<std::string>& texts, std::string_view key, auto parse) {
+    // An empty list is the same as none.
+    const auto* weak = doc.contains("allow_weak_algorithms") ? &doc["allow_weak_algorithms"] : nullptr;
+    if (weak && !(weak->is_array() && weak->empty())) {
+        p.allow_weak_algorithms = get_string_list(doc["allow_weak_algorithms"], "allow_weak_algorithms");
+        const auto& known = core::weak_algorithm_names();
+        std::string list;
+        for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
+        for (const auto& name : p.allow_weak_algorithms)
+            if (std::find(known.begin(), known.end(), name) == known.end())
+                fail("allow_weak_algorithms", "unknown weak algorithm '" + name + "' (known: " + list + ")");
+    }
+    const auto parse_all = [this, &p](const std::vector<std::string>& texts, std::string_view key, auto parse) {
         if (texts.size() > 255) fail(key, "too many proposals (at most 255)");
         std::vector<msg::Proposal> out;
         for (std::size_t i = 0; i < texts.size(); ++i) {
             try {
-                out.push_back(parse(texts[i]));
+                out.push_back(parse(texts[i], p.allow_weak_algorithms));
             } catch (const core::ProposalError& e) {
                 fail(std::string(key) + "[" + std::to_string(i) + "]", e.what());
             }
@@ -368,8 +379,9 @@ void ProfileReader::read_proposals(const json& doc, Profile& p) const {
         }
         return out;
     };
-    p.ike_proposals = parse_all(p.ike, "ike", core::parse_ike_proposal);
-    p.esp_proposals = parse_all(p.esp, "esp", core::parse_esp_proposal);
+    using Parse = msg::Proposal (*)(const std::string&, const core::WeakAlgorithms&);
+    p.ike_proposals = parse_all(p.ike, "ike", static_cast<Parse>(core::parse_ike_proposal));
+    p.esp_proposals = parse_all(p.esp, "esp", static_cast<Parse>(core::parse_esp_proposal));
 }
 
 // Why "10.0.0.1/8" failed matters to the user: a typo in the address, or host bits that were meant as a
@@ -483,7 +495,8 @@ Profile ProfileReader::read() {
     if (!doc.is_object()) fail_file("the profile must be a JSON object, got " + describe_type(doc));
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
-                         "tun", "kill_switch", "rekey", "control_group", "data_path_timeout"});
+                         "tun", "kill_switch", "rekey", "control_group", "data_path_timeout",
+                         "allow_weak_algorithms"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);

@@ -62,6 +62,9 @@ struct Profile {
     std::vector<msg::Proposal> ike_proposals;  // parsed from `ike`, numbered 1..n (RFC 7296 §3.3.1)
     std::vector<std::string> esp{"aes256gcm16", "aes128gcm16"};
     std::vector<msg::Proposal> esp_proposals;  // parsed from `esp`, numbered 1..n
+    // "allow_weak_algorithms": names of deprecated algorithms (RFC 8247) the proposals may use, from
+    // core::weak_algorithm_names(): "3des", "sha1", "md5", "modp1024". Default none; not for ESP ciphers.
+    std::vector<std::string> allow_weak_algorithms;
     bool virtual_ip = true;      // only true is supported yet
     std::vector<IpPrefix> routes;  // default 0.0.0.0/0
     bool dns = false;            // apply the gateway's DNS servers to the host (platform/dns_config.hpp)

@@ -28,6 +28,7 @@ std::size_t esp_integ_key_size(std::uint16_t integ_id) {
     case 12: return 32;
     case 13: return 48;
     case 14: return 64;
+    case 2: return 20;  // HMAC-SHA1-96 (RFC 2404), weak: only with allow_weak_algorithms
     default: return 0;
     }
 }

@@ -2,6 +2,7 @@
 
 #include "core/certificate_auth.hpp"
 #include "core/ike_natd.hpp"
+#include "core/ike_transforms.hpp"
 #include "core/message/rules.hpp"
 #include "core/proposal.hpp"
 
@@ -70,7 +71,7 @@ IkeInitTask::Result IkeInitTask::process_response(IkeSa& sa, const msg::Message&
         if (++retries_ > max_retries || cookie->data.empty() || cookie->data.size() > 64)
             return Failure{CloseCode::protocol_error, "the gateway keeps asking for a COOKIE"};
         cookie_ = cookie->data;
-        return Retry{};
+        return Retry{"the gateway asked for a COOKIE (RFC 7296 §2.6)"};
     }
     if (const auto* invalid_ke = msg::find_notify(payloads, msg::NotifyType::invalid_ke_payload)) {
         // RFC 7296 §1.3: the data is the 2-octet group the responder wants; use it only if we offered it.
@@ -82,7 +83,7 @@ IkeInitTask::Result IkeInitTask::process_response(IkeSa& sa, const msg::Message&
                            "the gateway wants DH group " + transform_name(msg::TransformType::dh, group, {}) +
                                ", which the profile's IKE proposals do not offer"};
         ke_ = crypto::make_key_exchange(crypto::DhGroup(group), random_);
-        return Retry{};
+        return Retry{"INVALID_KE_PAYLOAD: the gateway wants DH group " + transform_name(msg::TransformType::dh, group, {})};
     }
     if (auto failure = failure_from_notify(payloads, "IKE_SA_INIT")) return *failure;
     if (auto broken = msg::check_rules(msg::ExchangeType::ike_sa_init, true, payloads, {}))
@@ -108,16 +109,7 @@ IkeInitTask::Result IkeInitTask::derive_keys(IkeSa& sa, const msg::Message& resp
     if (auto bad = check_accepted(offered_, accepted))
         return Failure{CloseCode::protocol_error, "the gateway chose an IKE proposal we did not offer: " + *bad};
 
-    for (const auto& t : accepted.transforms) {
-        if (t.type == msg::TransformType::encr) {
-            sa.transforms.encr = crypto::EncrId(t.id);
-            sa.transforms.key_bits = t.key_length.value_or(0);
-        } else if (t.type == msg::TransformType::prf) {
-            sa.transforms.prf = crypto::PrfId(t.id);
-        } else if (t.type == msg::TransformType::dh) {
-            sa.transforms.dh = crypto::DhGroup(t.id);
-        }
-    }
+    set_transforms(sa.transforms, accepted);
     const auto* ke = msg::find<msg::KePayload>(response.payloads, msg::PayloadType::ke);
     if (sa.transforms.dh != ke_->group() || ke->group != std::uint16_t(ke_->group()))
         return Failure{CloseCode::protocol_error, "the gateway's KE payload does not use the DH group we sent"};
@@ -125,12 +117,11 @@ IkeInitTask::Result IkeInitTask::derive_keys(IkeSa& sa, const msg::Message& resp
     if (!shared) return Failure{CloseCode::protocol_error, "the gateway sent an invalid public key exchange value"};
 
     sa.prf = crypto::make_prf(sa.transforms.prf);
-    const std::size_t encr_size = crypto::aead_key_material_size(sa.transforms.encr, sa.transforms.key_bits);
     // SKEYSEED = prf(Ni | Nr, g^ir); {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}
     //   = prf+ (SKEYSEED, Ni | Nr | SPIi | SPIr)   (RFC 7296 §2.14)
-    sa.keys = crypto::derive_ike_keys(*sa.prf, sa.nonce_i, sa.nonce_r, *shared, sa.spi_i, sa.spi_r, encr_size, 0);
-    sa.aead_out = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, sa.keys.sk_ei);
-    sa.aead_in = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, sa.keys.sk_er);
+    sa.keys = crypto::derive_ike_keys(*sa.prf, sa.nonce_i, sa.nonce_r, *shared, sa.spi_i, sa.spi_r,
+                                      encr_key_size(sa.transforms), integ_key_size(sa.transforms));
+    install_sk_ciphers(sa, true);
     ke_.reset();  // the private DH value is no longer needed
     return Done{};
 }

@@ -17,7 +17,9 @@ public:
     // Starts the exchange: chooses SPIi and Ni, returns the request bytes (kept in sa.init_request).
     Bytes build_request(IkeSa& sa);
 
-    struct Retry {};  // the request was rebuilt (cookie or other group): send it again
+    struct Retry {  // the request was rebuilt (cookie or other group): send it again
+        std::string reason;  // for the progress line, e.g. "the gateway asked for a COOKIE"
+    };
     struct Done {};
     using Result = std::variant<Done, Retry, Failure>;
     Result process_response(IkeSa& sa, const msg::Message& response, ByteView raw);

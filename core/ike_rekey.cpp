@@ -1,5 +1,6 @@
 #include "core/ike_rekey.hpp"
 
+#include "core/ike_transforms.hpp"
 #include "core/proposal.hpp"
 
 #include <algorithm>
@@ -22,6 +23,10 @@ std::optional<msg::Proposal> choose(const std::vector<msg::Proposal>& theirs, co
                            [type](const msg::Transform& t) { return t.type == type; });
     };
     if (!has(msg::TransformType::encr) || !has(msg::TransformType::prf) || !has(msg::TransformType::dh)) return std::nullopt;
+    // A combined-mode cipher takes no integrity transform, a CBC cipher needs one (RFC 7296 §3.3).
+    const auto encr = std::find_if(chosen->transforms.begin(), chosen->transforms.end(),
+                                   [](const msg::Transform& t) { return t.type == msg::TransformType::encr; });
+    if (crypto::is_combined_mode(crypto::EncrId(encr->id)) == has(msg::TransformType::integ)) return std::nullopt;
     return chosen;
 }
 
@@ -47,21 +52,23 @@ void derive_rekeyed_ike_keys(const IkeSa& old, const SecureBytes& shared, bool w
     append(stream, sa.spi_i);
     append(stream, sa.spi_r);
     const std::size_t prf_size = sa.prf->output_size();
-    const std::size_t encr_size = crypto::aead_key_material_size(sa.transforms.encr, sa.transforms.key_bits);
-    SecureBytes keymat = crypto::prf_plus(*sa.prf, skeyseed, stream, 3 * prf_size + 2 * encr_size);
+    const std::size_t encr_size = encr_key_size(sa.transforms);
+    const std::size_t integ_size = integ_key_size(sa.transforms);
+    SecureBytes keymat = crypto::prf_plus(*sa.prf, skeyseed, stream, 3 * prf_size + 2 * integ_size + 2 * encr_size);
     auto take = [&, at = std::size_t(0)](std::size_t n) mutable {
         SecureBytes out(keymat.begin() + std::ptrdiff_t(at), keymat.begin() + std::ptrdiff_t(at + n));
         at += n;
         return out;
     };
     sa.keys.sk_d = take(prf_size);
-    sa.keys.sk_ei = take(encr_size);  // no SK_ai/SK_ar: AEAD only
+    sa.keys.sk_ai = take(integ_size);  // empty for an AEAD
+    sa.keys.sk_ar = take(integ_size);
+    sa.keys.sk_ei = take(encr_size);
     sa.keys.sk_er = take(encr_size);
     sa.keys.sk_pi = take(prf_size);
     sa.keys.sk_pr = take(prf_size);
     // The initiator of the new IKE SA sends with SK_ei.
-    sa.aead_out = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, we_initiated ? sa.keys.sk_ei : sa.keys.sk_er);
-    sa.aead_in = crypto::make_aead(sa.transforms.encr, sa.transforms.key_bits, we_initiated ? sa.keys.sk_er : sa.keys.sk_ei);
+    install_sk_ciphers(sa, we_initiated);
 }
 
 IkeRekeyAnswer answer_ike_rekey(const IkeSa& old, const SessionConfig& config,
@@ -89,16 +96,7 @@ IkeRekeyAnswer answer_ike_rekey(const IkeSa& old, const SessionConfig& config,
     sa.nonce_i = nonce->data;
     sa.nonce_r.resize(nonce_size);
     random.fill(sa.nonce_r);
-    for (const auto& t : chosen->transforms) {
-        if (t.type == msg::TransformType::encr) {
-            sa.transforms.encr = crypto::EncrId(t.id);
-            sa.transforms.key_bits = t.key_length.value_or(0);
-        } else if (t.type == msg::TransformType::prf) {
-            sa.transforms.prf = crypto::PrfId(t.id);
-        } else if (t.type == msg::TransformType::dh) {
-            sa.transforms.dh = crypto::DhGroup(t.id);
-        }
-    }
+    set_transforms(sa.transforms, *chosen);
     auto own = crypto::make_key_exchange(sa.transforms.dh, random);
     auto shared = own->shared_secret(ke->data);
     if (!shared) {

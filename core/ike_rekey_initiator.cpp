@@ -1,6 +1,7 @@
 #include "core/ike_rekey_initiator.hpp"
 
 #include "core/ike_rekey.hpp"
+#include "core/ike_transforms.hpp"
 #include "core/proposal.hpp"
 
 namespace ikevpn::core {
@@ -60,16 +61,7 @@ IkeRekeyInitiator::Outcome IkeRekeyInitiator::process(const IkeSa& old, const st
     if (sa.spi_r == msg::Spi8{}) return fail(Result::malformed, "the gateway's new IKE SPI is zero");
     sa.nonce_i = nonce_i_;
     sa.nonce_r = nonce->data;
-    for (const auto& t : accepted.transforms) {
-        if (t.type == msg::TransformType::encr) {
-            sa.transforms.encr = crypto::EncrId(t.id);
-            sa.transforms.key_bits = t.key_length.value_or(0);
-        } else if (t.type == msg::TransformType::prf) {
-            sa.transforms.prf = crypto::PrfId(t.id);
-        } else if (t.type == msg::TransformType::dh) {
-            sa.transforms.dh = crypto::DhGroup(t.id);
-        }
-    }
+    set_transforms(sa.transforms, accepted);
     if (sa.transforms.dh != ke_->group() || ke->group != std::uint16_t(ke_->group()))
         return fail(Result::malformed, "the gateway's KE payload does not use the DH group we sent");
     auto shared = ke_->shared_secret(ke->data);

@@ -33,19 +33,28 @@ std::string transform_name(msg::TransformType type, std::uint16_t id, std::optio
         if (id == 20) return "AES_GCM_16_" + std::to_string(key_bits.value_or(0));
         if (id == 12) return "AES_CBC_" + std::to_string(key_bits.value_or(0));
         if (id == 28) return "CHACHA20_POLY1305";
+        if (id == 3) return "3DES";
         break;
     case TransformType::integ:
         if (id == 12) return "HMAC_SHA2_256_128";
         if (id == 13) return "HMAC_SHA2_384_192";
         if (id == 14) return "HMAC_SHA2_512_256";
+        if (id == 1) return "HMAC_MD5_96";
+        if (id == 2) return "HMAC_SHA1_96";
         break;
     case TransformType::prf:
         if (id == 5) return "PRF_HMAC_SHA2_256";
         if (id == 6) return "PRF_HMAC_SHA2_384";
         if (id == 7) return "PRF_HMAC_SHA2_512";
+        if (id == 1) return "PRF_HMAC_MD5";
+        if (id == 2) return "PRF_HMAC_SHA1";
         break;
     case TransformType::dh:
         if (id == 19) return "ECP_256";
+        if (id == 20) return "ECP_384";
+        if (id == 21) return "ECP_521";
+        if (id == 2) return "MODP_1024";
+        if (id >= 14 && id <= 16) return "MODP_" + std::to_string(id == 14 ? 2048 : id == 15 ? 3072 : 4096);
         if (id == 31) return "CURVE_25519";
         break;
     case TransformType::esn:

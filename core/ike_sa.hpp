@@ -23,6 +23,7 @@ struct IkeTransforms {
     crypto::EncrId encr = crypto::EncrId::aes_gcm_16;
     std::uint16_t key_bits = 256;
     crypto::PrfId prf = crypto::PrfId::hmac_sha2_256;
+    crypto::IntegId integ = crypto::IntegId::none;  // none for combined-mode (AEAD) ciphers
     crypto::DhGroup dh = crypto::DhGroup::curve25519;
 };
 

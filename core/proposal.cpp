@@ -16,11 +16,17 @@ using msg::ProtocolId;
 using msg::Transform;
 using msg::TransformType;
 
+constexpr std::uint16_t encr_3des = 3;          // RFC 2451 (weak)
 constexpr std::uint16_t encr_aes_cbc = 12;      // RFC 3602
 constexpr std::uint16_t encr_aes_gcm_16 = 20;  // RFC 5282 / RFC 4106
 constexpr std::uint16_t encr_chacha20_poly1305 = 28;  // RFC 7634
 constexpr std::uint16_t integ_hmac_sha2_256_128 = 12, integ_hmac_sha2_384_192 = 13,
                         integ_hmac_sha2_512_256 = 14;  // RFC 4868
+constexpr std::uint16_t integ_hmac_md5_96 = 1, integ_hmac_sha1_96 = 2;  // RFC 2403, RFC 2404 (weak)
+constexpr std::uint16_t prf_hmac_md5 = 1, prf_hmac_sha1 = 2;              // RFC 2104 (weak)
+constexpr std::uint16_t dh_modp1024 = 2;                                  // RFC 2409 §6.2 (weak)
+constexpr std::uint16_t dh_modp2048 = 14, dh_modp3072 = 15, dh_modp4096 = 16;  // RFC 3526
+constexpr std::uint16_t dh_ecp384 = 20, dh_ecp521 = 21;                    // RFC 5903
 constexpr std::uint16_t prf_hmac_sha2_256 = 5, prf_hmac_sha2_384 = 6, prf_hmac_sha2_512 = 7;  // RFC 4868
 constexpr std::uint16_t dh_ecp256 = 19;     // RFC 5903
 constexpr std::uint16_t dh_curve25519 = 31;  // RFC 8031
@@ -30,14 +36,19 @@ constexpr std::uint16_t esn_used = 1;       // "Extended Sequence Numbers"
 struct Token {
     std::string_view name;
     Transform transform;
-    // The ESP engine implements these, the SK payload of IKE not yet: accepted in ESP proposals only.
-    bool esp_only = false;
+    // Broken or too short for today (RFC 8247 §2-§3): refused unless the profile's allow_weak_algorithms
+    // lists this name. Of the ciphers and integrity algorithms among them the data plane has HMAC-SHA1-96.
+    std::string_view weak = {};
+    // Implemented by the SK payload but not by the ESP data plane (which has AES-GCM-128/256 only).
+    bool ike_only = false;
 };
 
 const Token known_tokens[] = {
     {"aes128gcm16", {TransformType::encr, encr_aes_gcm_16, 128}},
+    {"aes192gcm16", {TransformType::encr, encr_aes_gcm_16, 192}, {}, true},
     {"aes256gcm16", {TransformType::encr, encr_aes_gcm_16, 256}},
     {"aes128gcm", {TransformType::encr, encr_aes_gcm_16, 128}},  // strongSwan: "gcm" means the 16-byte ICV
+    {"aes192gcm", {TransformType::encr, encr_aes_gcm_16, 192}, {}, true},
     {"aes256gcm", {TransformType::encr, encr_aes_gcm_16, 256}},
     {"prfsha256", {TransformType::prf, prf_hmac_sha2_256, std::nullopt}},
     {"prfsha384", {TransformType::prf, prf_hmac_sha2_384, std::nullopt}},
@@ -45,26 +56,53 @@ const Token known_tokens[] = {
     {"x25519", {TransformType::dh, dh_curve25519, std::nullopt}},
     {"curve25519", {TransformType::dh, dh_curve25519, std::nullopt}},
     {"ecp256", {TransformType::dh, dh_ecp256, std::nullopt}},
+    {"ecp384", {TransformType::dh, dh_ecp384, std::nullopt}},
+    {"ecp521", {TransformType::dh, dh_ecp521, std::nullopt}},
+    {"modp2048", {TransformType::dh, dh_modp2048, std::nullopt}},
+    {"modp3072", {TransformType::dh, dh_modp3072, std::nullopt}},
+    {"modp4096", {TransformType::dh, dh_modp4096, std::nullopt}},
     {"noesn", {TransformType::esn, esn_none, std::nullopt}},
     {"esn", {TransformType::esn, esn_used, std::nullopt}},
     // RFC 7634 §2: ChaCha20-Poly1305 has a fixed key size and MUST NOT carry a Key Length attribute.
-    {"chacha20poly1305", {TransformType::encr, encr_chacha20_poly1305, std::nullopt}, true},
-    {"aes128", {TransformType::encr, encr_aes_cbc, 128}, true},
-    {"aes256", {TransformType::encr, encr_aes_cbc, 256}, true},
-    {"sha256", {TransformType::integ, integ_hmac_sha2_256_128, std::nullopt}, true},
-    {"sha2_256", {TransformType::integ, integ_hmac_sha2_256_128, std::nullopt}, true},
-    {"sha384", {TransformType::integ, integ_hmac_sha2_384_192, std::nullopt}, true},
-    {"sha2_384", {TransformType::integ, integ_hmac_sha2_384_192, std::nullopt}, true},
-    {"sha512", {TransformType::integ, integ_hmac_sha2_512_256, std::nullopt}, true},
-    {"sha2_512", {TransformType::integ, integ_hmac_sha2_512_256, std::nullopt}, true},
+    {"chacha20poly1305", {TransformType::encr, encr_chacha20_poly1305, std::nullopt}},
+    {"aes128", {TransformType::encr, encr_aes_cbc, 128}},
+    {"aes192", {TransformType::encr, encr_aes_cbc, 192}},
+    {"aes256", {TransformType::encr, encr_aes_cbc, 256}},
+    {"sha256", {TransformType::integ, integ_hmac_sha2_256_128, std::nullopt}},
+    {"sha2_256", {TransformType::integ, integ_hmac_sha2_256_128, std::nullopt}},
+    {"sha384", {TransformType::integ, integ_hmac_sha2_384_192, std::nullopt}},
+    {"sha2_384", {TransformType::integ, integ_hmac_sha2_384_192, std::nullopt}},
+    {"sha512", {TransformType::integ, integ_hmac_sha2_512_256, std::nullopt}},
+    {"sha2_512", {TransformType::integ, integ_hmac_sha2_512_256, std::nullopt}},
+    {"3des", {TransformType::encr, encr_3des, std::nullopt}, "3des"},
+    {"sha1", {TransformType::integ, integ_hmac_sha1_96, std::nullopt}, "sha1"},
+    {"sha", {TransformType::integ, integ_hmac_sha1_96, std::nullopt}, "sha1"},
+    {"prfsha1", {TransformType::prf, prf_hmac_sha1, std::nullopt}, "sha1"},
+    {"md5", {TransformType::integ, integ_hmac_md5_96, std::nullopt}, "md5"},
+    {"prfmd5", {TransformType::prf, prf_hmac_md5, std::nullopt}, "md5"},
+    {"modp1024", {TransformType::dh, dh_modp1024, std::nullopt}, "modp1024"},
 };
+
+constexpr std::array<std::string_view, 4> weak_names = {"3des", "sha1", "md5", "modp1024"};
 
 // Names a gateway administrator may well write that we know but do not implement: a clearer message
 // than "unknown".
-constexpr std::array<std::string_view, 14> unsupported_tokens = {
-    "aes192", "aes192gcm16", "aes128gcm8", "aes128gcm12", "aes256gcm8", "aes256gcm12",
-    "sha1", "prfsha1", "modp1024", "modp2048", "modp3072", "modp4096", "ecp384", "ecp521",
+constexpr std::array<std::string_view, 10> unsupported_tokens = {
+    "aes128gcm8", "aes128gcm12", "aes256gcm8", "aes256gcm12", "modp1536", "modp6144", "modp8192",
+    "ecp192", "ecp224", "aesxcbc",
 };
+
+// strongSwan derives the PRF of a CBC proposal without a prf... token from its integrity algorithms.
+std::optional<Transform> prf_for_integ(std::uint16_t integ) {
+    switch (integ) {
+    case integ_hmac_sha2_256_128: return Transform{TransformType::prf, prf_hmac_sha2_256, std::nullopt};
+    case integ_hmac_sha2_384_192: return Transform{TransformType::prf, prf_hmac_sha2_384, std::nullopt};
+    case integ_hmac_sha2_512_256: return Transform{TransformType::prf, prf_hmac_sha2_512, std::nullopt};
+    case integ_hmac_sha1_96: return Transform{TransformType::prf, prf_hmac_sha1, std::nullopt};
+    case integ_hmac_md5_96: return Transform{TransformType::prf, prf_hmac_md5, std::nullopt};
+    default: return std::nullopt;
+    }
+}
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -89,12 +127,21 @@ std::vector<std::string> split(const std::string& text) {
     throw ProposalError(what + " in " + kind + " proposal '" + text + "'");
 }
 
-const Transform& lookup(const std::string& token, const std::string& kind, const std::string& text) {
+const Transform& lookup(const std::string& token, const std::string& kind, const std::string& text,
+                        const WeakAlgorithms& allowed) {
     if (token.empty()) fail("empty algorithm name", kind, text);
     const std::string key = lower(token);
     for (const auto& t : known_tokens) {
         if (t.name != key) continue;
-        if (t.esp_only && kind == "IKE") fail("'" + token + "' is supported for ESP but not yet for IKE", kind, text);
+        if (!t.weak.empty() && std::find(allowed.begin(), allowed.end(), t.weak) == allowed.end())
+            fail("'" + token + "' is a weak algorithm, refused unless the profile lists \"" + std::string(t.weak) +
+                     "\" in allow_weak_algorithms", kind, text);
+        // A DH group in an ESP proposal is PFS for rekeys, computed by the negotiator, not the data plane;
+        // of the weak ciphers and integrity algorithms the data plane has HMAC-SHA1-96 only.
+        const bool data_plane = t.transform.type == TransformType::encr ||
+                                (t.transform.type == TransformType::integ && t.transform.id != integ_hmac_sha1_96);
+        if ((t.ike_only || (!t.weak.empty() && data_plane)) && kind == "ESP")
+            fail("'" + token + "' is supported for IKE only (the ESP data plane does not implement it)", kind, text);
         return t.transform;
     }
     for (auto name : unsupported_tokens)
@@ -103,12 +150,13 @@ const Transform& lookup(const std::string& token, const std::string& kind, const
 }
 
 // Parses every token into a proposal, keeping strongSwan's order within each type and dropping repeats.
-Proposal parse_tokens(const std::string& text, ProtocolId protocol, const std::string& kind) {
+Proposal parse_tokens(const std::string& text, ProtocolId protocol, const std::string& kind,
+                      const WeakAlgorithms& allowed) {
     Proposal p;
     p.number = 1;
     p.protocol = protocol;
     for (const auto& token : split(text)) {
-        const Transform& t = lookup(token, kind, text);
+        const Transform& t = lookup(token, kind, text, allowed);
         if (protocol == ProtocolId::esp && t.type == TransformType::prf)
             fail("'" + token + "' is a PRF, which an ESP proposal has none of", kind, text);
         if (protocol == ProtocolId::ike && t.type == TransformType::esn)
@@ -127,32 +175,57 @@ bool has_type(const Proposal& p, TransformType type) {
                        [type](const Transform& t) { return t.type == type; });
 }
 
-}  // namespace
-
-msg::Proposal parse_ike_proposal(const std::string& text) {
-    const std::string kind = "IKE";
-    Proposal p = parse_tokens(text, ProtocolId::ike, kind);
-    if (!has_type(p, TransformType::encr)) fail("no encryption algorithm", kind, text);
-    if (!has_type(p, TransformType::prf))
-        fail("no PRF (an AEAD proposal needs an explicit prf..., e.g. prfsha256)", kind, text);
-    if (!has_type(p, TransformType::dh)) fail("no key exchange (DH) group", kind, text);
-    return p;
-}
-
-msg::Proposal parse_esp_proposal(const std::string& text) {
-    const std::string kind = "ESP";
-    Proposal p = parse_tokens(text, ProtocolId::esp, kind);
-    if (!has_type(p, TransformType::encr)) fail("no encryption algorithm", kind, text);
-    // Combined-mode ciphers carry their own integrity (RFC 7296 §3.3); CBC needs an explicit one. Mixing
-    // both kinds in one proposal would let the gateway pick a combination that is invalid either way.
+// Combined-mode ciphers carry their own integrity (RFC 7296 §3.3); CBC needs an explicit one. Mixing both
+// kinds in one proposal would let the gateway pick a combination that is invalid either way.
+void check_cipher_kinds(const Proposal& p, const std::string& kind, const std::string& text) {
     bool aead = false, cbc = false;
     for (const auto& t : p.transforms)
-        if (t.type == TransformType::encr) (t.id == encr_aes_cbc ? cbc : aead) = true;
+        if (t.type == TransformType::encr) (t.id == encr_aes_cbc || t.id == encr_3des ? cbc : aead) = true;
     if (aead && cbc) fail("combined-mode (GCM, ChaCha20-Poly1305) and CBC ciphers cannot share one proposal", kind, text);
     if (aead && has_type(p, TransformType::integ))
         fail("an integrity algorithm with a combined-mode cipher (it has its own)", kind, text);
     if (cbc && !has_type(p, TransformType::integ))
         fail("no integrity algorithm for the CBC cipher (e.g. aes256-sha256)", kind, text);
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& weak_algorithm_names() {
+    static const std::vector<std::string_view> names(weak_names.begin(), weak_names.end());
+    return names;
+}
+
+msg::Proposal parse_ike_proposal(const std::string& text) { return parse_ike_proposal(text, {}); }
+
+msg::Proposal parse_ike_proposal(const std::string& text, const WeakAlgorithms& allowed) {
+    const std::string kind = "IKE";
+    Proposal p = parse_tokens(text, ProtocolId::ike, kind, allowed);
+    if (!has_type(p, TransformType::encr)) fail("no encryption algorithm", kind, text);
+    check_cipher_kinds(p, kind, text);
+    if (!has_type(p, TransformType::prf)) {
+        if (!has_type(p, TransformType::integ))
+            fail("no PRF (an AEAD proposal needs an explicit prf..., e.g. prfsha256)", kind, text);
+        // As strongSwan: "aes256-sha384-ecp384" means PRF_HMAC_SHA2_384 too.
+        std::vector<Transform> prfs;
+        for (const auto& t : p.transforms)
+            if (t.type == TransformType::integ)
+                if (auto prf = prf_for_integ(t.id); prf && std::find(prfs.begin(), prfs.end(), *prf) == prfs.end())
+                    prfs.push_back(*prf);
+        p.transforms.insert(p.transforms.end(), prfs.begin(), prfs.end());
+        std::stable_sort(p.transforms.begin(), p.transforms.end(),
+                         [](const Transform& a, const Transform& b) { return a.type < b.type; });
+    }
+    if (!has_type(p, TransformType::dh)) fail("no key exchange (DH) group", kind, text);
+    return p;
+}
+
+msg::Proposal parse_esp_proposal(const std::string& text) { return parse_esp_proposal(text, {}); }
+
+msg::Proposal parse_esp_proposal(const std::string& text, const WeakAlgorithms& allowed) {
+    const std::string kind = "ESP";
+    Proposal p = parse_tokens(text, ProtocolId::esp, kind, allowed);
+    if (!has_type(p, TransformType::encr)) fail("no encryption algorithm", kind, text);
+    check_cipher_kinds(p, kind, text);
     // RFC 7296 §3.3.2: ESP proposals carry the ESN transform; without a token we offer "no ESN".
     if (!has_type(p, TransformType::esn)) p.transforms.push_back({TransformType::esn, esn_none, std::nullopt});
     return p;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ikevpn::core {
@@ -16,13 +17,24 @@ namespace ikevpn::core {
 // "unknown algorithm 'aes256gcm17' in IKE proposal 'aes256gcm17-prfsha384-x25519'".
 struct ProposalError : std::runtime_error { using std::runtime_error::runtime_error; };
 
-// IKE: needs one AEAD encryption (aes128gcm16, aes256gcm16; aes*gcm = gcm16), one or more PRFs
-// (prfsha256, prfsha384, prfsha512) and one or more DH groups (x25519/curve25519, ecp256).
-// A missing PRF is an error (an AEAD carries no integrity to derive one from).
-msg::Proposal parse_ike_proposal(const std::string& text);
-// ESP: aes128gcm16 / aes256gcm16 (aes*gcm = gcm16); optional "-noesn"/"-esn" (only noesn supported yet);
-// a DH group token (x25519, ecp256) asks for PFS on CHILD SA rekeys we start (RFC 7296 §1.3.1).
+// Names of the weak algorithms a profile may opt into ("allow_weak_algorithms"): 3des, sha1 (HMAC-SHA1-96
+// and PRF-HMAC-SHA1), md5 (HMAC-MD5-96 and PRF-HMAC-MD5), modp1024 (group 2). RFC 8247 deprecates them.
+using WeakAlgorithms = std::vector<std::string>;
+const std::vector<std::string_view>& weak_algorithm_names();
+
+// IKE: encryption either combined-mode (aes128/192/256gcm16, aes*gcm = gcm16, chacha20poly1305) with one
+// or more PRFs (prfsha256, prfsha384, prfsha512), or CBC (aes128, aes192, aes256) with integrity
+// (sha256/sha2_256, sha384, sha512) and PRFs — without a prf... token the PRFs follow the integrity
+// algorithms, as in strongSwan; and one or more DH groups (x25519/curve25519, ecp256, ecp384, ecp521,
+// modp2048, modp3072, modp4096). Weak tokens (3des, sha1/sha, prfsha1, md5, prfmd5, modp1024) throw unless
+// `allowed` lists their name. A combined-mode proposal without a PRF is an error.
+msg::Proposal parse_ike_proposal(const std::string& text);  // no weak algorithms allowed
+msg::Proposal parse_ike_proposal(const std::string& text, const WeakAlgorithms& allowed);
+// ESP: the same ciphers and integrity algorithms; optional "-noesn"/"-esn" (only noesn supported yet);
+// a DH group token asks for PFS on CHILD SA rekeys we start (RFC 7296 §1.3.1). The data plane implements
+// no weak cipher or integrity algorithm: with the opt-in they are still refused, with a message saying so.
 msg::Proposal parse_esp_proposal(const std::string& text);
+msg::Proposal parse_esp_proposal(const std::string& text, const WeakAlgorithms& allowed);
 
 // The responder's accepted proposal must contain exactly one transform of each type, and each of them must
 // appear in the offered proposal with the same number. Returns a reason when it does not.

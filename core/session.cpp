@@ -2,6 +2,7 @@
 // and retransmission): IKE_SA_INIT → IKE_AUTH (auth + config + child) → established → INFORMATIONAL.
 // We are the initiator; our requests use a window of one (RFC 7296 §2.3).
 #include "core/session_state.hpp"
+#include "core/ike_transforms.hpp"
 
 #include <algorithm>
 
@@ -65,15 +66,15 @@ void IkeSession::State::on_init_response(Actions& out, const msg::Message& m, By
     auto result = init.process_response(sa, m, raw);
     if (auto* failure = std::get_if<Failure>(&result)) return finish(out, std::move(*failure));
     pending.reset();
-    if (std::holds_alternative<IkeInitTask::Retry>(result)) {
+    if (const auto* retry = std::get_if<IkeInitTask::Retry>(&result)) {
         next_message_id = 0;  // the repeated IKE_SA_INIT is message 0 again
-        out.push_back(Progress{"IKE_SA_INIT: the gateway asked for another try, retrying"});
+        out.push_back(Progress{"IKE_SA_INIT: " + retry->reason + ", retrying"});
         send_request(out, init.build_request(sa), msg::ExchangeType::ike_sa_init, false, now,
                      config.retransmit.retransmits);
         return;
     }
     const auto& t = sa.transforms;
-    out.push_back(Progress{"IKE_SA_INIT done: " + transform_name(msg::TransformType::encr, std::uint16_t(t.encr), t.key_bits) +
+    out.push_back(Progress{"IKE_SA_INIT done: " + encryption_name(t) +
                            ", " + transform_name(msg::TransformType::prf, std::uint16_t(t.prf), {}) + ", " +
                            transform_name(msg::TransformType::dh, std::uint16_t(t.dh), {}) +
                            (sa.nat_remote ? "; the gateway is behind a NAT" : "") +
@@ -418,7 +419,7 @@ IkeSaInfo IkeSession::info() const {
     i.spi_r = hex(s_->sa.spi_r);
     if (s_->sa.aead_out) {
         const auto& t = s_->sa.transforms;
-        i.encryption = transform_name(msg::TransformType::encr, std::uint16_t(t.encr), t.key_bits);
+        i.encryption = encryption_name(t);
         i.prf = transform_name(msg::TransformType::prf, std::uint16_t(t.prf), {});
         i.dh = transform_name(msg::TransformType::dh, std::uint16_t(t.dh), {});
     }

@@ -6,12 +6,15 @@ Bytes protect_message(const msg::Header& header, const std::vector<msg::Payload>
                       crypto::Aead& aead, std::uint64_t& iv_counter) {
     msg::PayloadType first = msg::PayloadType::none;
     Bytes plaintext = msg::encode_payloads(inner, &first);
-    // No padding is needed for a stream-like AEAD; the Pad Length octet is always present.
-    plaintext.push_back(0);
+    // RFC 7296 §3.14: padding makes payloads | padding | pad length a multiple of the cipher's block size
+    // (none for an AEAD); the Pad Length octet is always present. Padding octets are zero here.
+    const std::size_t block = aead.block_size();
+    const std::size_t pad = (block - (plaintext.size() + 1) % block) % block;
+    plaintext.resize(plaintext.size() + pad, 0);
+    plaintext.push_back(std::uint8_t(pad));
 
     Bytes iv(aead.iv_size());
-    std::uint64_t counter = ++iv_counter;
-    for (std::size_t i = iv.size(); i-- > 0; counter >>= 8) iv[i] = std::uint8_t(counter);
+    aead.make_iv(++iv_counter, iv);
 
     const std::size_t sk_length = msg::generic_payload_header_size + iv.size() + plaintext.size() + aead.tag_size();
     const auto total = std::uint32_t(msg::header_size + sk_length);
@@ -40,7 +43,7 @@ std::optional<std::vector<msg::Payload>> unprotect_message(ByteView datagram, co
     ByteView aad = datagram.first(body_offset);
     ByteView iv = datagram.subspan(body_offset, aead.iv_size());
     ByteView sealed = datagram.subspan(body_offset + aead.iv_size());
-    auto plaintext = aead.open(iv, aad, sealed);
+    auto plaintext = aead.open(iv, aad, sealed);  // CBC: the ICV is checked before anything is decrypted
     if (!plaintext || plaintext->empty()) return std::nullopt;
     const std::size_t pad_length = plaintext->back();
     if (pad_length + 1 > plaintext->size()) return std::nullopt;

@@ -14,6 +14,7 @@ const char* botan_name(EspInteg integ) {
     case EspInteg::hmac_sha2_256_128: return "HMAC(SHA-256)";
     case EspInteg::hmac_sha2_384_192: return "HMAC(SHA-384)";
     case EspInteg::hmac_sha2_512_256: return "HMAC(SHA-512)";
+    case EspInteg::hmac_sha1_96: return "HMAC(SHA-1)";
     case EspInteg::none: break;
     }
     throw std::invalid_argument("ESP integrity: no integrity transform given");
@@ -26,17 +27,22 @@ std::size_t EspIntegrity::key_size(EspInteg integ) {
     case EspInteg::hmac_sha2_256_128: return 32;
     case EspInteg::hmac_sha2_384_192: return 48;
     case EspInteg::hmac_sha2_512_256: return 64;
+    case EspInteg::hmac_sha1_96: return 20;  // RFC 2404 §3: a 160-bit key
     case EspInteg::none: break;
     }
     return 0;
 }
 
-std::size_t EspIntegrity::icv_size(EspInteg integ) { return key_size(integ) / 2; }
+std::size_t EspIntegrity::icv_size(EspInteg integ) {
+    // RFC 2404 §2: HMAC-SHA-1-96 keeps the first 96 bits; RFC 4868 §2.3 keeps half of SHA-2's output.
+    if (integ == EspInteg::hmac_sha1_96) return 12;
+    return key_size(integ) / 2;
+}
 
 EspIntegrity::EspIntegrity(EspInteg integ, std::span<const std::uint8_t> key) : icv_size_(icv_size(integ)) {
     mac_ = Botan::MessageAuthenticationCode::create_or_throw(botan_name(integ));
-    // RFC 4868 §2.1.1: as an integrity transform the key is exactly as long as the hash output
-    // (256, 384, 512 bits); other lengths are a negotiation or derivation bug, not something to adapt to.
+    // RFC 4868 §2.1.1 (and RFC 2404 §3 for SHA-1): as an integrity transform the key is exactly as long as
+    // the hash output (256, 384, 512; 160 bits); other lengths are a negotiation or derivation bug, not something to adapt to.
     if (key.size() != key_size(integ)) {
         throw std::invalid_argument("ESP integrity: key length does not match the transform");
     }

@@ -19,9 +19,10 @@ enum class Direction : std::uint8_t { inbound, outbound };
 //   aes_cbc            RFC 3602 (IKEv2 ENCR transform ID 12), needs an integrity transform
 enum class EspCipher : std::uint8_t { aes_gcm_16, chacha20_poly1305, aes_cbc };
 
-// ESP integrity transforms (RFC 4868; IKEv2 INTEG transform IDs 12, 13, 14). `none` for the combined-mode
-// ciphers, which RFC 7296 §3.3 forbids to combine with a separate integrity transform.
-enum class EspInteg : std::uint8_t { none, hmac_sha2_256_128, hmac_sha2_384_192, hmac_sha2_512_256 };
+// ESP integrity transforms (RFC 4868; IKEv2 INTEG transform IDs 12, 13, 14; and HMAC-SHA1-96, RFC 2404,
+// ID 2, only behind the profile's allow_weak_algorithms). `none` for the combined-mode ciphers, which
+// RFC 7296 §3.3 forbids to combine with a separate integrity transform.
+enum class EspInteg : std::uint8_t { none, hmac_sha2_256_128, hmac_sha2_384_192, hmac_sha2_512_256, hmac_sha1_96 };
 
 // An address range [start, end] of one family, as IKEv2 traffic selectors carry them (RFC 7296 §3.13.1).
 // This slice matches addresses only; protocol and ports are treated as "any".

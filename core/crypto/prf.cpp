@@ -1,4 +1,4 @@
-// PRF transforms (RFC 7296 §2.13, RFC 4868 §2) and prf+ (RFC 7296 §2.13).
+// PRF transforms (RFC 7296 §2.13, RFC 4868 §2; RFC 2104 for the weak MD5/SHA-1 ones) and prf+ (RFC 7296 §2.13).
 #include "core/crypto/crypto.hpp"
 
 #include <botan/hash.h>
@@ -50,6 +50,11 @@ private:
 
 std::unique_ptr<Prf> make_prf(PrfId id) {
     switch (id) {
+    // RFC 2104 HMAC over MD5 / SHA-1 (weak: only with the profile's allow_weak_algorithms).
+    case PrfId::hmac_md5:
+        return std::make_unique<HmacPrf>(id, "MD5");
+    case PrfId::hmac_sha1:
+        return std::make_unique<HmacPrf>(id, "SHA-1");
     case PrfId::hmac_sha2_256:
         return std::make_unique<HmacPrf>(id, "SHA-256");
     case PrfId::hmac_sha2_384:

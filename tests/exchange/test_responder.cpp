@@ -120,17 +120,24 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
 
     auto own_ke = crypto::make_key_exchange(crypto::DhGroup(ke->group), random_);
     auto shared = own_ke->shared_secret(ke->data);
+    // The SK cipher of the chosen transforms, read here rather than with core's helpers so that the
+    // initiator's key sizes are checked against an independent reading.
     crypto::PrfId prf_id{};
-    std::uint16_t key_bits = 0;
+    crypto::SkTransform sk;
     for (const auto& t : chosen.transforms) {
         if (t.type == msg::TransformType::prf) prf_id = crypto::PrfId(t.id);
-        if (t.type == msg::TransformType::encr) key_bits = t.key_length.value_or(0);
+        if (t.type == msg::TransformType::integ) sk.integ = crypto::IntegId(t.id);
+        if (t.type == msg::TransformType::encr) {
+            sk.encr = crypto::EncrId(t.id);
+            sk.key_bits = t.key_length.value_or(0);
+        }
     }
+    ike_chosen = chosen;
     prf_ = crypto::make_prf(prf_id);
-    const auto encr_size = crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, key_bits);
-    keys = crypto::derive_ike_keys(*prf_, nonce_i_, nonce_r_, *shared, spi_i_, spi_r_, encr_size, 0);
-    aead_in_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, key_bits, keys.sk_ei);
-    aead_out_ = crypto::make_aead(crypto::EncrId::aes_gcm_16, key_bits, keys.sk_er);
+    keys = crypto::derive_ike_keys(*prf_, nonce_i_, nonce_r_, *shared, spi_i_, spi_r_, crypto::sk_encr_key_size(sk),
+                                   crypto::sk_integ_key_size(sk));
+    aead_in_ = crypto::make_sk_cipher(sk, keys.sk_ei, keys.sk_ai);
+    aead_out_ = crypto::make_sk_cipher(sk, keys.sk_er, keys.sk_ar);
 
     reply.header.spi_r = spi_r_;
     reply.payloads.push_back({msg::PayloadType::sa, false, msg::SaPayload{{chosen}}});

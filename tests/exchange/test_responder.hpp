@@ -89,6 +89,7 @@ public:
 
     // Values the tests compare with what the initiator derived.
     crypto::IkeKeys keys;
+    msg::Proposal ike_chosen;  // the IKE proposal this side accepted in IKE_SA_INIT
     SecureBytes child_keymat;
     std::uint32_t esp_spi = 0xc0ffee01;
     std::uint32_t initiator_esp_spi = 0;

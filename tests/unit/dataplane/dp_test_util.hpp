@@ -111,6 +111,7 @@ inline constexpr Suite all_suites[] = {
     {"aes256-sha256", EspCipher::aes_cbc, 256, EspInteg::hmac_sha2_256_128},
     {"aes256-sha384", EspCipher::aes_cbc, 256, EspInteg::hmac_sha2_384_192},
     {"aes256-sha512", EspCipher::aes_cbc, 256, EspInteg::hmac_sha2_512_256},
+    {"aes128-sha1", EspCipher::aes_cbc, 128, EspInteg::hmac_sha1_96},  // weak, behind allow_weak_algorithms
 };
 
 inline bool is_aead(const Suite& s) { return s.cipher != EspCipher::aes_cbc; }

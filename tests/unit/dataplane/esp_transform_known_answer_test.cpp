@@ -142,6 +142,7 @@ TEST_CASE("RFC 4868 §2.7.2 authenticator test vectors: the truncated ICVs") {
     const std::string key256 = repeat("0b", 32);
     const std::string key384 = repeat("0b", 48);
     const std::string key512 = repeat("0b", 64);
+    const std::string key160 = repeat("0b", 20);
     const Vector vectors[] = {
         {"AUTH256-1", EspInteg::hmac_sha2_256_128, key256, hi_there, "198a607eb44bfbc69903a0f1cf2bbdc5"},
         {"AUTH256-2", EspInteg::hmac_sha2_256_128, jefe32, what, "167f928588c5cc2eef8e3093caa0e87c"},
@@ -150,6 +151,8 @@ TEST_CASE("RFC 4868 §2.7.2 authenticator test vectors: the truncated ICVs") {
          "637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8"},
         {"AUTH512-2", EspInteg::hmac_sha2_512_256, jefe64, what,
          "cb370917ae8a7ce28cfd1d8f4705d6141c173b2a9362c15df235dfb251b15454"},
+        // RFC 2202 §3 test case 1 (HMAC-SHA-1), truncated to 96 bits as RFC 2404 §2 does (weak, opt-in).
+        {"HMAC-SHA1-96", EspInteg::hmac_sha1_96, key160, hi_there, "b617318655057264e28bc0b6"},
     };
     for (const Vector& v : vectors) {
         CAPTURE(v.name);

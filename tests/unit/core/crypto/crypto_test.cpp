@@ -48,7 +48,7 @@ TEST_CASE("make_prf: ids and output sizes (RFC 4868 §2.1)") {
     CHECK(make_prf(PrfId::hmac_sha2_256)->output_size() == 32);
     CHECK(make_prf(PrfId::hmac_sha2_384)->output_size() == 48);
     CHECK(make_prf(PrfId::hmac_sha2_512)->output_size() == 64);
-    CHECK_THROWS_AS(make_prf(static_cast<PrfId>(2)), std::invalid_argument);
+    CHECK_THROWS_AS(make_prf(static_cast<PrfId>(3)), std::invalid_argument);
 }
 
 TEST_CASE("HMAC-SHA2: RFC 4231 test cases 1, 2, 6, 7") {

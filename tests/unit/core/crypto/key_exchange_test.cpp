@@ -50,7 +50,7 @@ const char* const x25519_shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19
 TEST_CASE("key_exchange_public_size") {
     CHECK(key_exchange_public_size(DhGroup::curve25519) == 32);
     CHECK(key_exchange_public_size(DhGroup::ecp256) == 64);
-    CHECK(key_exchange_public_size(static_cast<DhGroup>(14)) == 0);
+    CHECK(key_exchange_public_size(static_cast<DhGroup>(5)) == 0);
 }
 
 TEST_CASE("ECP-256: RFC 5903 §8.1 known answer") {
@@ -118,7 +118,7 @@ TEST_CASE("make_key_exchange: fresh keys agree, and draw from the injected Rando
         CHECK(d1->public_value() != d3->public_value());
     }
     CounterRandom r(1);
-    CHECK_THROWS_AS(make_key_exchange(static_cast<DhGroup>(14), r), std::invalid_argument);
+    CHECK_THROWS_AS(make_key_exchange(static_cast<DhGroup>(5), r), std::invalid_argument);
 }
 
 TEST_CASE("system random fills the buffer") {
