@@ -159,6 +159,8 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
     c.mobike = profile_.mobike;
+    c.fragmentation = profile_.fragmentation;
+    c.fragment_size = std::size_t(profile_.fragment_size);
     return c;
 }
 
@@ -204,6 +206,11 @@ nlohmann::json Session::status() const {
     j["mobike"] = info.mobike;
     j["gateway_addresses"] = nlohmann::json::array();
     for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
+    const auto& frag = info.fragmentation;  // IKE fragmentation (RFC 7383)
+    j["ike_fragmentation"] = {{"negotiated", frag.negotiated}, {"messages_fragmented", frag.messages_fragmented},
+                              {"fragments_sent", frag.fragments_sent}, {"fragments_received", frag.fragments_received},
+                              {"messages_reassembled", frag.messages_reassembled},
+                              {"fragments_dropped", frag.fragments_dropped}};
     j["path_history"] = nlohmann::json::array();
     for (const auto& h : path_history_) j["path_history"].push_back(h);
     return j;
