@@ -44,6 +44,7 @@ void IkeSession::State::emit_request(Actions& out, const PendingRequest& r) {
 
 bool IkeSession::State::on_fragment(const msg::Message& m, ByteView raw, TimePoint now) {
     // Fragments exist only after IKE_SA_INIT and only when both ends announced them (RFC 7383 §2.3, §2.5).
+    FragmentReassembler& reassembler = m.header.is_response() ? response_fragments : request_fragments;
     if (!fragmentation || !sa.aead_in || m.header.exchange == msg::ExchangeType::ike_sa_init) {
         reassembler.note_dropped();
         return false;
@@ -77,14 +78,16 @@ std::optional<std::vector<msg::Payload>> IkeSession::State::unprotect(ByteView r
 }
 
 IkeSaInfo::Fragmentation IkeSession::State::fragment_info() const {
-    const auto& c = reassembler.counters();
     IkeSaInfo::Fragmentation f;
     f.negotiated = fragmentation;
     f.messages_fragmented = messages_fragmented;
     f.fragments_sent = fragments_sent;
-    f.fragments_received = c.received + c.duplicates;
-    f.messages_reassembled = c.reassembled;
-    f.fragments_dropped = c.dropped;
+    for (const auto* r : {&response_fragments, &request_fragments}) {
+        const auto& c = r->counters();
+        f.fragments_received += c.received + c.duplicates;
+        f.messages_reassembled += c.reassembled;
+        f.fragments_dropped += c.dropped;
+    }
     return f;
 }
 

@@ -114,7 +114,8 @@ struct IkeSession::State {
     std::optional<Path> roam_from;  // the path before the move in progress
     // IKE fragmentation (core/ike_fragment.hpp, session_fragment.cpp).
     bool fragmentation = false;  // both ends announced FRAGMENTATION_SUPPORTED (RFC 7383 §2.3)
-    FragmentReassembler reassembler;
+    // One message at a time in each direction: the answers to our requests, and the gateway's requests.
+    FragmentReassembler response_fragments, request_fragments;
     std::optional<std::vector<msg::Payload>> reassembled;  // inner payloads of the datagram being handled
     std::uint64_t messages_fragmented = 0, fragments_sent = 0;
 

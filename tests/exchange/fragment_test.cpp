@@ -252,3 +252,29 @@ TEST_CASE("fragments of an unexpected message are dropped and counted, never pro
     CHECK(after.fragments_dropped == before.fragments_dropped + late.size());
     CHECK(h.all<core::InstallChildSa>().size() == 1);
 }
+
+TEST_CASE("a fragmented request of the gateway is reassembled and answered once, also when retransmitted") {
+    Harness h(cert_config(), gateway_options());
+    h.start();
+    REQUIRE(h.connected());
+    // An INFORMATIONAL with a 1500-byte status Notify of a type we do not know (ignored, RFC 7296 §3.10.1).
+    const Bytes request = h.responder.make_request(
+        msg::ExchangeType::informational, {msg::make_notify(msg::NotifyType(40000), Bytes(1500, 0x5a))});
+    const auto parts = h.responder.split(request);
+    REQUIRE(parts.size() >= 4);
+    const auto before = h.session.info().fragmentation;
+    const std::size_t sent_before = h.sent.size();
+    for (std::size_t i = parts.size(); i-- > 0;) h.run(h.session.on_datagram(parts[i], h.now));  // reverse order
+    REQUIRE(h.sent.size() == sent_before + 1);
+    auto answer = h.responder.open_response(h.sent.back());
+    REQUIRE(answer);
+    CHECK(answer->empty());
+    CHECK(h.session.info().fragmentation.messages_reassembled == before.messages_reassembled + 1);
+    // The gateway did not get our answer and sends its fragments again: the first one is enough for the
+    // cached response, the rest are ignored.
+    for (const auto& d : parts) h.run(h.session.on_datagram(d, h.now));
+    CHECK(h.sent.size() == sent_before + 2);
+    CHECK(h.sent.back() == h.sent[sent_before]);
+    CHECK(h.session.info().fragmentation.messages_reassembled == before.messages_reassembled + 1);
+    CHECK(h.all<core::Closed>().empty());
+}

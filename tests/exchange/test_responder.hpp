@@ -68,6 +68,9 @@ public:
     // fragments when fragmentation was negotiated and it is longer than fragment_limit); empty while
     // fragments are missing or when the request is dropped.
     std::vector<Bytes> handle_datagrams(ByteView request);
+    // A protected message of ours (a response, or a request from make_request()) as the fragments
+    // handle_datagrams() would send; the message itself when it is not to be fragmented.
+    std::vector<Bytes> split(const Bytes& whole);
     bool fragmentation_negotiated = false;
     unsigned fragments_seen = 0, fragments_rejected = 0, requests_reassembled = 0, fragmented_responses = 0;
     // A request of the gateway's own (e.g. a Delete of the IKE SA), protected with its keys.
@@ -135,10 +138,8 @@ private:
     // UPDATE_SA_ADDRESSES (RFC 4555 §3.5): NAT detection for the path it came on, COOKIE2 echoed.
     std::vector<msg::Payload> answer_update(const std::vector<msg::Payload>& request);
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
-    // test_responder_fragments.cpp: one fragment of a request (a whole SK message rebuilt once all are in),
-    // and a response split into fragments.
+    // test_responder_fragments.cpp: one fragment of a request (a whole SK message rebuilt once all are in).
     std::optional<Bytes> reassemble(const msg::Message& m, ByteView raw);
-    std::vector<Bytes> split(const Bytes& whole);
 
     ResponderOptions options_;
     CountingRandom random_{0x80};
