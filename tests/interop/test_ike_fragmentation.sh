@@ -5,7 +5,7 @@
 # makes our IKE_AUTH request (client certificate + 2 intermediates + 512-byte signature) and the gateway's
 # response (RSA-4096 certificate + signature) far larger than 1280 bytes. Proves: connect, ping, clean
 # disconnect; fragments both ways (our `status --json` ike_fragmentation counters, the gateway's log
-# "received fragment" / "splitting IKE message"); and no IP fragment and no IKE datagram above 1280 bytes
+# "received fragment" / "splitting IKE message"); and no IP fragment and no UDP 500/4500 datagram above 1280 bytes
 # on the wire in either direction (nftables counters before defragmentation in both namespaces). Then
 # `"fragment_size": 576`: more, smaller fragments. Then `"fragmentation": false` with a small chain
 # (ECDSA client certificate straight from the root): connects, nothing fragmented at the IKE layer.
@@ -64,10 +64,11 @@ lab_start_gateway --cert "$pkidir/gateway.pem" --key "$pkidir/gateway.key" --ca 
 
 # --- counters on the wire --------------------------------------------------------------------------------
 # Prerouting at priority -500 runs before IP defragmentation (-400): IP fragments are still visible there.
-# In each namespace: IKE datagrams (UDP 500/4500 from the other end), IP fragments of any kind from the
-# other end, and IKE datagrams longer than 1280 bytes.
+# In each namespace: UDP 500/4500 datagrams (IKE, and ESP in UDP: the pings are small) from the other end (the gateway's ports 500/4500 are the destination at
+# the gateway and the source at the client), IP fragments of any kind from the other end, and IKE
+# datagrams longer than 1280 bytes.
 wire_counters_up() {
-    local ns_exec=$1 peer=$2
+    local ns_exec=$1 peer=$2 port=$3
     "$ns_exec" nft -f - <<EOF
 table ip fragtest {
     counter ipfrags { }
@@ -76,8 +77,8 @@ table ip fragtest {
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         ip saddr $peer ip frag-off & 0x3fff != 0 counter name ipfrags
-        ip saddr $peer udp sport { 500, 4500 } counter name ike
-        ip saddr $peer udp sport { 500, 4500 } ip length > 1280 counter name ike_large
+        ip saddr $peer udp $port { 500, 4500 } counter name ike
+        ip saddr $peer udp $port { 500, 4500 } ip length > 1280 counter name ike_large
     }
 }
 EOF
@@ -85,13 +86,13 @@ EOF
 wire_counters_reset() {
     lab_exec_gateway nft delete table ip fragtest
     lab_exec_client nft delete table ip fragtest
-    wire_counters_up lab_exec_gateway "$LAB_CLIENT_IP"
-    wire_counters_up lab_exec_client "$LAB_GATEWAY_IP"
+    wire_counters_up lab_exec_gateway "$LAB_CLIENT_IP" dport
+    wire_counters_up lab_exec_client "$LAB_GATEWAY_IP" sport
 }
 # counter NS_EXEC NAME — packets counted so far.
 counter() { "$1" nft -j list counter ip fragtest "$2" | jq '.nftables[] | select(.counter) | .counter.packets'; }
-wire_counters_up lab_exec_gateway "$LAB_CLIENT_IP"
-wire_counters_up lab_exec_client "$LAB_GATEWAY_IP"
+wire_counters_up lab_exec_gateway "$LAB_CLIENT_IP" dport
+wire_counters_up lab_exec_client "$LAB_GATEWAY_IP" sport
 
 # --- helpers -----------------------------------------------------------------------------------------------
 profile() {
@@ -131,11 +132,17 @@ no_ip_fragments() {
     local to_gw from_gw big_to big_from
     to_gw=$(counter lab_exec_gateway ipfrags) from_gw=$(counter lab_exec_client ipfrags)
     big_to=$(counter lab_exec_gateway ike_large) big_from=$(counter lab_exec_client ike_large)
-    echo "INFO: $label: IKE datagrams client→gateway $(counter lab_exec_gateway ike), gateway→client $(counter lab_exec_client ike); IP fragments $to_gw / $from_gw; IKE datagrams > 1280 bytes $big_to / $big_from"
+    echo "INFO: $label: UDP 500/4500 datagrams (IKE and ESP) client→gateway $(counter lab_exec_gateway ike), gateway→client $(counter lab_exec_client ike); IP fragments $to_gw / $from_gw; UDP 500/4500 datagrams > 1280 bytes $big_to / $big_from"
+    # The counters saw the exchange at all: IKE_SA_INIT + our fragments (+ the Delete) one way, IKE_SA_INIT +
+    # the gateway's fragments the other.
+    check "$label: the gateway's counter saw IKE_SA_INIT and our $(frag fragments_sent) fragments" \
+        at_least "$(counter lab_exec_gateway ike)" $(($(frag fragments_sent) + 1))
+    check "$label: our counter saw IKE_SA_INIT and the gateway's $(frag fragments_received) fragments" \
+        at_least "$(counter lab_exec_client ike)" $(($(frag fragments_received) + 1))
     check "$label: no IP fragment client → gateway" test "$to_gw" -eq 0
     check "$label: no IP fragment gateway → client" test "$from_gw" -eq 0
-    check "$label: no IKE datagram above 1280 bytes client → gateway" test "$big_to" -eq 0
-    check "$label: no IKE datagram above 1280 bytes gateway → client" test "$big_from" -eq 0
+    check "$label: no UDP 500/4500 datagram above 1280 bytes client → gateway" test "$big_to" -eq 0
+    check "$label: no UDP 500/4500 datagram above 1280 bytes gateway → client" test "$big_from" -eq 0
 }
 
 # --- (a) large chain, default fragment_size 1280 -----------------------------------------------------------
@@ -172,5 +179,10 @@ session "fragmentation off"
 check "fragmentation off: not negotiated" test "$(frag negotiated)" == false
 check "fragmentation off: nothing sent as fragments" test "$(frag fragments_sent)" -eq 0
 check "fragmentation off: nothing received as fragments" test "$(frag fragments_received)" -eq 0
+# The control for the wire counters: without IKE fragmentation the gateway's IKE_AUTH response (RSA-4096
+# certificate and signature, ~2 KB) no longer fits the 1500-byte link and arrives as IP fragments.
+echo "INFO: fragmentation off: IP fragments client→gateway $(counter lab_exec_gateway ipfrags), gateway→client $(counter lab_exec_client ipfrags)"
+check "fragmentation off: the gateway's large IKE_AUTH response arrived as IP fragments (the counter works)" \
+    at_least "$(counter lab_exec_client ipfrags)" 2
 
 checks_summary
