@@ -5,10 +5,11 @@
 # makes our IKE_AUTH request (client certificate + 2 intermediates + 512-byte signature) and the gateway's
 # response (RSA-4096 certificate + signature) far larger than 1280 bytes. Proves: connect, ping, clean
 # disconnect; fragments both ways (our `status --json` ike_fragmentation counters, the gateway's log
-# "received fragment" / "splitting IKE message"); and no IP fragment and no UDP 500/4500 datagram above 1280 bytes
-# on the wire in either direction (nftables counters before defragmentation in both namespaces). Then
-# `"fragment_size": 576`: more, smaller fragments. Then `"fragmentation": false` with a small chain
-# (ECDSA client certificate straight from the root): connects, nothing fragmented at the IKE layer.
+# "received fragment" / "splitting IKE message"); and no IP fragment and no UDP 500/4500 datagram above
+# 1280 bytes on the wire in either direction (nftables counters before defragmentation in both
+# namespaces). Then `"fragment_size": 576`: more, smaller fragments. Then `"fragmentation": false` with a
+# small chain (ECDSA client certificate straight from the root): connects, nothing fragmented at the IKE
+# layer, and the gateway's large response arrives as IP fragments (the control for the counters).
 # Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,9 +65,9 @@ lab_start_gateway --cert "$pkidir/gateway.pem" --key "$pkidir/gateway.key" --ca 
 
 # --- counters on the wire --------------------------------------------------------------------------------
 # Prerouting at priority -500 runs before IP defragmentation (-400): IP fragments are still visible there.
-# In each namespace: UDP 500/4500 datagrams (IKE, and ESP in UDP: the pings are small) from the other end (the gateway's ports 500/4500 are the destination at
-# the gateway and the source at the client), IP fragments of any kind from the other end, and IKE
-# datagrams longer than 1280 bytes.
+# In each namespace, from the other end: UDP 500/4500 datagrams (IKE, and ESP in UDP: the pings are small;
+# the gateway's port is the destination at the gateway and the source at the client), IP fragments of any
+# kind, and UDP 500/4500 datagrams longer than 1280 bytes.
 wire_counters_up() {
     local ns_exec=$1 peer=$2 port=$3
     "$ns_exec" nft -f - <<EOF
