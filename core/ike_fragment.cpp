@@ -45,7 +45,7 @@ std::vector<Bytes> protect_fragments(const msg::Header& header, const std::vecto
         Bytes content(plaintext.begin() + std::ptrdiff_t(at), plaintext.begin() + std::ptrdiff_t(at + size));
         content.push_back(0);  // Pad Length: no padding with an AEAD
         const Bytes iv = next_iv(aead, iv_counter);
-        // RFC 7383 §2.5.3: the AAD is the IKE header and the SKF header up to the IV, as in RFC 5282.
+        // RFC 7383 §2.5: the AAD is the IKE header and the SKF header up to the IV, as in RFC 5282.
         Bytes message = msg::encode_fragment_head(header, first, std::uint16_t(i + 1), std::uint16_t(count),
                                                   iv.size() + content.size() + aead.tag_size());
         const Bytes sealed = aead.seal(iv, message, content);

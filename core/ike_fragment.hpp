@@ -33,7 +33,7 @@ std::size_t ike_message_limit(std::size_t fragment_size, bool ipv6, bool nat_t);
 std::size_t fragment_content_size(std::size_t message_limit, const crypto::Aead& aead);
 
 // The message `header` | SK(inner) as SKF fragment messages of at most `message_limit` octets each
-// (RFC 7383 §2.5.3: same header and message ID in every fragment; the AAD of each is its IKE header and
+// (RFC 7383 §2.5: same header and message ID in every fragment; the AAD of each is its IKE header and
 // SKF header). Empty when the whole message fits in `message_limit` (send it unfragmented) or when it
 // cannot be split (more than 65535 fragments).
 std::vector<Bytes> protect_fragments(const msg::Header& header, const std::vector<msg::Payload>& inner,

@@ -57,8 +57,8 @@ bool IkeSession::State::on_fragment(const msg::Message& m, ByteView raw, TimePoi
         }
         expected = pending->message_id;
     } else {
-        // A request we answered already: its first fragment is enough to send the cached response again
-        // (on_peer_request does that); the others are ignored.
+        // A request we answered already: RFC 7383 §2.6.1 lets only its fragment number 1 trigger the cached
+        // response again (on_peer_request sends it); the other fragments are ignored.
         if (m.header.message_id + 1 == peer.next_id) {
             auto f = msg::read_fragment(m, raw);
             return f && f.value().number == 1;

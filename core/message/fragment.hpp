@@ -21,7 +21,7 @@
 // RFC 7383 §2.5: Next Payload is the first inner payload's type in fragment 1 and zero in every other;
 // Fragment Number starts at 1 and never exceeds Total Fragments; neither is zero. The generic decoder
 // (message.cpp) keeps the SKF body opaque; this file gives it meaning and builds the cleartext part of an
-// outgoing fragment, which is also the fragment's AAD (RFC 7383 §2.5.3).
+// outgoing fragment, which is also the fragment's AAD (RFC 7383 §2.5).
 #pragma once
 #include "core/bytes.hpp"
 #include "core/message/message.hpp"
