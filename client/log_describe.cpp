@@ -52,8 +52,12 @@ std::string payload_list(const std::vector<msg::Payload>& payloads) {
         if (const auto* n = std::get_if<msg::NotifyPayload>(&p.body))
             out.append("(").append(std::to_string(n->type)).append(")");
         if (const auto* sk = std::get_if<msg::SkPayload>(&p.body)) {
-            if (sk->inner_first == msg::PayloadType::none) out.append("{empty");
-            else out.append("{first ").append(msg::payload_name(sk->inner_first));
+            const bool fragment = p.type == msg::PayloadType::skf && sk->body.size() >= 4;  // RFC 7383 §2.5
+            if (fragment)
+                out.append("{fragment ").append(std::to_string(sk->body[0] << 8 | sk->body[1])).append(" of ")
+                    .append(std::to_string(sk->body[2] << 8 | sk->body[3])).append(sk->inner_first == msg::PayloadType::none ? "" : ", ");
+            if (sk->inner_first == msg::PayloadType::none) out.append(fragment ? "" : "{empty");
+            else out.append(fragment ? "first " : "{first ").append(msg::payload_name(sk->inner_first));
             out.append(", ").append(std::to_string(sk->body.size())).append(" bytes}");
         }
     }

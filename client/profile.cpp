@@ -413,6 +413,8 @@ void ProfileReader::read_network(const json& doc, Profile& p) const {
     }
     if (doc.contains("dns")) p.dns = get_bool(doc["dns"], "dns");
     if (doc.contains("mobike")) p.mobike = get_bool(doc["mobike"], "mobike");
+    if (doc.contains("fragmentation")) p.fragmentation = get_bool(doc["fragmentation"], "fragmentation");
+    if (doc.contains("fragment_size")) p.fragment_size = get_int(doc["fragment_size"], "fragment_size", 576, 9000);
     if (doc.contains("encap")) {
         const auto encap = get_string(doc["encap"], "encap");
         if (encap == "tcp" || encap == "auto") unsupported("encap", "'" + encap + "'", "use \"udp\"");
@@ -496,7 +498,7 @@ Profile ProfileReader::read() {
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
                          "tun", "kill_switch", "rekey", "control_group", "data_path_timeout",
-                         "allow_weak_algorithms"});
+                         "allow_weak_algorithms", "fragmentation", "fragment_size"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);

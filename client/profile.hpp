@@ -69,6 +69,10 @@ struct Profile {
     std::vector<IpPrefix> routes;  // default 0.0.0.0/0
     bool dns = false;            // apply the gateway's DNS servers to the host (platform/dns_config.hpp)
     bool mobike = false;         // MOBIKE (RFC 4555): follow network changes instead of losing the tunnel
+    // "fragmentation": IKE fragmentation (RFC 7383) offered to the gateway; "fragment_size": the largest IP
+    // datagram (headers included) an IKE fragment may need, 576..9000 (core/ike_fragment.hpp explains 1280).
+    bool fragmentation = true;
+    int fragment_size = 1280;
     Encapsulation encap = Encapsulation::udp;
     // "nat_keepalive": seconds between NAT-T keepalives (RFC 3948 §2.3, §4) on an otherwise idle UDP 4500
     // path, 0..3600; 0 disables them. 20 s stays below the shortest UDP mapping timeouts seen in NATs.

@@ -180,6 +180,8 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.reachable = [this](const IpAddress& address) {
         return !monitor_ || monitor_->source_for(address, platform::PolicyRouting{}.fwmark).has_value();
     };
+    c.fragmentation = profile_.fragmentation;
+    c.fragment_size = std::size_t(profile_.fragment_size);
     return c;
 }
 
@@ -225,6 +227,11 @@ nlohmann::json Session::status() const {
     j["mobike"] = info.mobike;
     j["gateway_addresses"] = nlohmann::json::array();
     for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
+    const auto& frag = info.fragmentation;  // IKE fragmentation (RFC 7383)
+    j["ike_fragmentation"] = {{"negotiated", frag.negotiated}, {"messages_fragmented", frag.messages_fragmented},
+                              {"fragments_sent", frag.fragments_sent}, {"fragments_received", frag.fragments_received},
+                              {"messages_reassembled", frag.messages_reassembled},
+                              {"fragments_dropped", frag.fragments_dropped}};
     j["path_history"] = nlohmann::json::array();
     for (const auto& h : path_history_) j["path_history"].push_back(h);
     j["esp_via_previous_path"] = data_path_ ? data_path_->esp_elsewhere() : 0;

@@ -61,6 +61,16 @@ void format_mobike(std::string& out, const json& s) {
     }
 }
 
+// IKE fragmentation (RFC 7383): shown once negotiated, with what went out and came in as fragments.
+void format_fragmentation(std::string& out, const json& s) {
+    const auto& f = field(s, "ike_fragmentation");
+    if (field(f, "negotiated") != true) return;
+    std::string value = "yes, " + std::to_string(count(f, "fragments_sent").value_or(0)) + " fragments sent, " +
+                        std::to_string(count(f, "fragments_received").value_or(0)) + " received";
+    if (const auto dropped = count(f, "fragments_dropped"); dropped && *dropped) value += ", " + std::to_string(*dropped) + " dropped";
+    line(out, "ike fragmentation", value);
+}
+
 void format_connection(std::string& out, const json& s) {
     out += "connection: " + text(s, "profile") + "\n";
     line(out, "state", text(s, "state"));
@@ -74,6 +84,7 @@ void format_connection(std::string& out, const json& s) {
     const auto dns = join(field(s, "dns"));
     line(out, "dns offered", dns.empty() ? "none" : dns + " (not applied)");
     format_mobike(out, s);
+    format_fragmentation(out, s);
 }
 
 void format_ike_sa(std::string& out, const json& ike) {

@@ -56,6 +56,8 @@ Bytes IkeInitTask::build_request(IkeSa& sa) {
     payloads.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{sa.nonce_i}});
     add_nat_detection(payloads, sa.spi_i, config_.gateway, config_.ike_port, random_);
     if (uses_signatures(config_)) payloads.push_back(build_signature_hash_algorithms());
+    // RFC 7383 §2.3: announced in IKE_SA_INIT; fragments are used only when both ends announce it.
+    if (config_.fragmentation) payloads.push_back(msg::make_notify(msg::NotifyType::fragmentation_supported));
 
     msg::Message m;
     m.header = sa.header(msg::ExchangeType::ike_sa_init, false, 0);

@@ -24,7 +24,7 @@ void IkeSession::State::arm_request(Actions& out, PendingRequest r, TimePoint no
     r.timeout = config.retransmit.initial;
     r.first_sent = now;
     r.deadline = now + r.timeout;
-    out.push_back(SendDatagram{r.bytes, r.nat_t, r.path});
+    emit_request(out, r);
     out.push_back(ArmTimer{r.deadline});
     pending = std::move(r);
 }
@@ -58,8 +58,7 @@ void IkeSession::State::start_auth(Actions& out, TimePoint now) {
     phase = Phase::auth_sent;
     out.push_back(Progress{"authenticating as '" + config.local_id + "' with " +
                            (config.private_key ? "a certificate" : "a pre-shared key")});
-    send_request(out, sa.protect(msg::ExchangeType::ike_auth, false, next_message_id, inner),
-                 msg::ExchangeType::ike_auth, true, now, config.retransmit.retransmits);
+    send_protected(out, msg::ExchangeType::ike_auth, inner, now, config.retransmit.retransmits);
 }
 
 void IkeSession::State::on_init_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
@@ -73,6 +72,7 @@ void IkeSession::State::on_init_response(Actions& out, const msg::Message& m, By
                      config.retransmit.retransmits);
         return;
     }
+    fragmentation = config.fragmentation && msg::find_notify(m.payloads, msg::NotifyType::fragmentation_supported);
     const auto& t = sa.transforms;
     out.push_back(Progress{"IKE_SA_INIT done: " + encryption_name(t) +
                            ", " + transform_name(msg::TransformType::prf, std::uint16_t(t.prf), {}) + ", " +
@@ -143,7 +143,7 @@ void IkeSession::State::on_response(Actions& out, const msg::Message& m, ByteVie
     // Only the answer to our one outstanding request counts; anything else is a late duplicate.
     if (!pending || m.header.message_id != pending->message_id || m.header.exchange != pending->exchange) return;
     if (phase == Phase::init_sent) return on_init_response(out, m, raw, now);
-    auto inner = sa.unprotect(raw, m);
+    auto inner = unprotect(raw, m);
     if (!inner) return;  // forged or corrupted: drop, the retransmission timer keeps running
     if (phase == Phase::auth_sent) return on_auth_response(out, m.payloads, *inner, now);
     if (phase == Phase::deleting) return finish(out, close_reason);
@@ -260,7 +260,7 @@ void IkeSession::State::on_peer_request(Actions& out, const msg::Message& m, Byt
         return;
     }
     if (id != peer.next_id) return;
-    auto inner = sa.unprotect(raw, m);
+    auto inner = unprotect(raw, m);
     if (!inner) return;
     if (m.header.exchange == msg::ExchangeType::create_child_sa) return on_create_child_sa(out, id, *inner, now);
     if (m.header.exchange != msg::ExchangeType::informational) return;
@@ -306,6 +306,7 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     }
     // Messages for other IKE SAs, or that we could have sent ourselves, are not ours.
     if (m.header.spi_i != s_->sa.spi_i || !s_->sa.from_peer(m.header)) return out;
+    if (msg::is_fragment(m) && !s_->on_fragment(m, datagram, now)) return out;  // RFC 7383: more to come
     if (m.header.is_response()) {
         if (s_->phase != Phase::init_sent && m.header.spi_r != s_->sa.spi_r) return out;
         s_->on_response(out, m, datagram, now);
@@ -313,6 +314,7 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     } else if (s_->phase == Phase::established || s_->phase == Phase::deleting) {
         if (m.header.spi_r == s_->sa.spi_r) s_->on_peer_request(out, m, datagram, now);
     }
+    s_->reassembled.reset();
     s_->settle(out, now);
     return out;
 }
@@ -359,7 +361,7 @@ Actions IkeSession::on_timer(TimePoint now) {
         p->timeout *= s_->config.retransmit.factor;
         p->deadline = now + p->timeout;
         s_->probe_gateway_addresses(out, *p);  // MOBIKE: perhaps to another address of the gateway
-        out.push_back(SendDatagram{p->bytes, p->nat_t, p->path});
+        s_->emit_request(out, *p);
     }
     if (s_->phase == Phase::established) {
         if (s_->child_rekey_at && now >= *s_->child_rekey_at) {
@@ -431,6 +433,7 @@ IkeSaInfo IkeSession::info() const {
     i.mobike = s_->mobike.negotiated();
     i.path = s_->path;
     i.gateway_addresses = s_->mobike.gateway_addresses();
+    i.fragmentation = s_->fragment_info();
     return i;
 }
 

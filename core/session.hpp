@@ -68,6 +68,12 @@ struct SessionConfig {
     // MOBIKE: whether the driver has a route to one of the gateway's other addresses (ADDITIONAL_IP*_ADDRESS),
     // asked before a request is retried there (core/mobike.hpp); empty: every address counts as reachable.
     std::function<bool(const IpAddress&)> reachable;
+    // IKE fragmentation (RFC 7383, core/ike_fragment.hpp): FRAGMENTATION_SUPPORTED is offered in
+    // IKE_SA_INIT; when the gateway announces it too, an IKE_AUTH request larger than one IP datagram of
+    // `fragment_size` octets (IP and UDP headers included) is sent as fragments. The gateway's fragments
+    // are reassembled either way once it was negotiated.
+    bool fragmentation = true;
+    std::size_t fragment_size = 1280;
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
@@ -158,6 +164,13 @@ struct IkeSaInfo {
     bool mobike = false;
     std::optional<Path> path;
     std::vector<IpAddress> gateway_addresses;
+    // IKE fragmentation (RFC 7383): negotiated, what we sent as fragments, what we received.
+    struct Fragmentation {
+        bool negotiated = false;
+        std::uint64_t messages_fragmented = 0, fragments_sent = 0;  // fragments_sent counts retransmissions
+        std::uint64_t fragments_received = 0, messages_reassembled = 0, fragments_dropped = 0;
+    };
+    Fragmentation fragmentation;
 };
 
 class IkeSession {

@@ -11,6 +11,7 @@
 #include "core/ike_auth.hpp"
 #include "core/ike_config.hpp"
 #include "core/ike_delete.hpp"
+#include "core/ike_fragment.hpp"
 #include "core/ike_init.hpp"
 #include "core/ike_rekey.hpp"
 #include "core/ike_rekey_initiator.hpp"
@@ -45,6 +46,7 @@ struct PendingRequest {
     bool on_old_sa = false;  // our Delete of the IKE SA we rekeyed: sent with its keys and message IDs
     std::optional<Path> path;    // MOBIKE: where the request (and its retransmissions) leaves
     bool mobike_update = false;  // an UPDATE_SA_ADDRESSES request
+    std::vector<Bytes> fragments;  // RFC 7383: sent (and retransmitted) instead of `bytes` when not empty
 };
 
 // Requests of our own after IKE_AUTH, one at a time (window size 1, RFC 7296 §2.3).
@@ -110,11 +112,31 @@ struct IkeSession::State {
     unsigned cookie_failures = 0;
     std::optional<TimePoint> roam_started, no_path_since;
     std::optional<Path> roam_from;  // the path before the move in progress
+    // IKE fragmentation (core/ike_fragment.hpp, session_fragment.cpp).
+    bool fragmentation = false;  // both ends announced FRAGMENTATION_SUPPORTED (RFC 7383 §2.3)
+    // One message at a time in each direction: the answers to our requests, and the gateway's requests.
+    FragmentReassembler response_fragments, request_fragments;
+    std::optional<std::vector<msg::Payload>> reassembled;  // inner payloads of the datagram being handled
+    std::uint64_t messages_fragmented = 0, fragments_sent = 0;
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
                       unsigned retransmits, std::optional<Path> on_path = std::nullopt);
 
     void arm_request(Actions& out, PendingRequest r, TimePoint now);
+
+    // ---- IKE fragmentation (session_fragment.cpp) ----
+
+    // send_request() for a protected request: as SKF fragments when negotiated and too large.
+    void send_protected(Actions& out, msg::ExchangeType exchange, const std::vector<msg::Payload>& inner,
+                        TimePoint now, unsigned retransmits);
+    // The datagrams of a request: the message, or all its fragments (also on every retransmission).
+    void emit_request(Actions& out, const PendingRequest& r);
+    // A fragment of the gateway's: true when it completed a message (its payloads are in `reassembled`)
+    // or is the first fragment of a request we already answered (the cached response goes out again).
+    bool on_fragment(const msg::Message& m, ByteView raw, TimePoint now);
+    // The decrypted payloads of the message being handled: reassembled ones, or the SK payload's.
+    std::optional<std::vector<msg::Payload>> unprotect(ByteView raw, const msg::Message& m);
+    IkeSaInfo::Fragmentation fragment_info() const;
 
     void finish(Actions& out, Failure reason);
 

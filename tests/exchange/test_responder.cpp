@@ -144,6 +144,10 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
     reply.payloads.push_back({msg::PayloadType::ke, false, msg::KePayload{ke->group, own_ke->public_value()}});
     reply.payloads.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{nonce_r_}});
     if (options_.key && options_.announce_hashes) reply.payloads.push_back(core::build_signature_hash_algorithms());
+    if (options_.fragmentation && msg::find_notify(m.payloads, msg::NotifyType::fragmentation_supported)) {
+        fragmentation_negotiated = true;
+        reply.payloads.push_back(msg::make_notify(msg::NotifyType::fragmentation_supported));
+    }
     init_response_ = msg::encode(reply);
     return init_response_;
 }

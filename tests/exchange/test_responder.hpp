@@ -7,6 +7,7 @@
 #include "core/message/message.hpp"
 #include "core/session.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -51,6 +52,11 @@ struct ResponderOptions {
     std::vector<std::string> additional_addresses;
     bool wrong_cookie2 = false;              // echo a COOKIE2 that differs from the request's
     std::optional<std::uint16_t> refuse_update;  // answer UPDATE_SA_ADDRESSES with this error Notify
+    // IKE fragmentation (RFC 7383, test_responder_fragments.cpp): announce FRAGMENTATION_SUPPORTED when the
+    // initiator does; then handle_datagrams() reassembles fragmented requests and sends responses longer
+    // than `fragment_limit` bytes (0: never) as fragments of at most that size.
+    bool fragmentation = false;
+    std::size_t fragment_limit = 0;
 };
 
 class TestResponder {
@@ -58,6 +64,15 @@ public:
     explicit TestResponder(ResponderOptions options = {});
     // Handles one request from the initiator and returns the response (empty when it drops the message).
     Bytes handle(ByteView request);
+    // handle() for a datagram that may be one fragment of a request: every datagram of the response (its
+    // fragments when fragmentation was negotiated and it is longer than fragment_limit); empty while
+    // fragments are missing or when the request is dropped.
+    std::vector<Bytes> handle_datagrams(ByteView request);
+    // A protected message of ours (a response, or a request from make_request()) as the fragments
+    // handle_datagrams() would send; the message itself when it is not to be fragmented.
+    std::vector<Bytes> split(const Bytes& whole);
+    bool fragmentation_negotiated = false;
+    unsigned fragments_seen = 0, fragments_rejected = 0, requests_reassembled = 0, fragmented_responses = 0;
     // A request of the gateway's own (e.g. a Delete of the IKE SA), protected with its keys.
     Bytes make_request(msg::ExchangeType exchange, const std::vector<msg::Payload>& inner);
     // Decrypts a response of the initiator to make_request().
@@ -124,6 +139,8 @@ private:
     // UPDATE_SA_ADDRESSES (RFC 4555 §3.5): NAT detection for the path it came on, COOKIE2 echoed.
     std::vector<msg::Payload> answer_update(const std::vector<msg::Payload>& request);
     Bytes protect(msg::ExchangeType exchange, bool response, std::uint32_t id, const std::vector<msg::Payload>& inner);
+    // test_responder_fragments.cpp: one fragment of a request (a whole SK message rebuilt once all are in).
+    std::optional<Bytes> reassemble(const msg::Message& m, ByteView raw);
 
     ResponderOptions options_;
     CountingRandom random_{0x80};
@@ -145,6 +162,11 @@ private:
     std::optional<std::uint32_t> last_id_, prev_last_id_;
     Bytes last_response_, prev_last_response_;
     std::uint32_t next_esp_spi_ = 0xc0ffee10;
+    std::map<std::uint16_t, Bytes> fragment_parts_;  // plaintext by Fragment Number
+    std::uint32_t fragment_id_ = 0;
+    std::uint16_t fragment_total_ = 0;
+    msg::PayloadType fragment_first_ = msg::PayloadType::none;
+    std::uint64_t rebuild_iv_ = 0;
 };
 
 }  // namespace ikevpn::test
