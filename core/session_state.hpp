@@ -8,6 +8,7 @@
 #include "core/child_create.hpp"
 #include "core/child_rekey.hpp"
 #include "core/child_rekey_initiator.hpp"
+#include "core/eap_auth.hpp"
 #include "core/ike_auth.hpp"
 #include "core/ike_config.hpp"
 #include "core/ike_delete.hpp"
@@ -110,6 +111,7 @@ struct IkeSession::State {
     unsigned cookie_failures = 0;
     std::optional<TimePoint> roam_started, no_path_since;
     std::optional<Path> roam_from;  // the path before the move in progress
+    std::optional<EapAuthTask> eap;  // IKE_AUTH with EAP (session_eap.cpp)
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
                       unsigned retransmits, std::optional<Path> on_path = std::nullopt);
@@ -133,6 +135,10 @@ struct IkeSession::State {
                           TimePoint now);
 
     void on_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
+
+    // session_eap.cpp: the first IKE_AUTH request without AUTH, and the EAP rounds up to the final AUTH.
+    void start_eap_auth(std::vector<msg::Payload>& inner);
+    void on_eap_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
 
     // ---- rekeys we start, and the Deletes that follow them ----
 
