@@ -21,7 +21,11 @@ PeerStep EapPeer::on_packet(ByteView bytes) {
             return {std::nullopt, false, "EAP: the gateway sent EAP-Success before " + std::string(method_name()) + " succeeded"};
         return {std::nullopt, true, std::nullopt};
     case Code::failure:
-        return {std::nullopt, false, method_failure_.value_or("EAP: the gateway rejected the authentication (EAP-Failure)")};
+        if (method_failure_) return {std::nullopt, false, method_failure_};
+        if (refused_type_)
+            return {std::nullopt, false, "EAP: the gateway offered EAP method " + std::to_string(*refused_type_) +
+                                         ", which ikevpn does not support, and refused " + method_name()};
+        return {std::nullopt, false, "EAP: the gateway rejected the authentication (EAP-Failure)"};
     case Code::response:
         return {std::nullopt, false, "EAP: the gateway sent an EAP Response (a peer does not answer those)"};
     case Code::request: break;
@@ -38,6 +42,7 @@ PeerStep EapPeer::on_packet(ByteView bytes) {
     case Type::nak:  // RFC 3748 §5.3: a Nak is only a Response
         return {std::nullopt, false, "EAP: the gateway sent a Nak request"};
     default:  // RFC 3748 §5.3.1: Legacy Nak naming the method we want
+        refused_type_ = packet->type;
         return answer(packet->identifier, std::uint8_t(Type::nak), Bytes{std::uint8_t(Type::mschapv2)});
     }
 }

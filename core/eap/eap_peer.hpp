@@ -33,6 +33,7 @@ private:
     std::string identity_;
     MsChapV2Peer method_;
     std::optional<std::string> method_failure_;  // the method reported failure; EAP-Failure follows
+    std::optional<std::uint8_t> refused_type_;   // the last method we answered with a Nak
 };
 
 }  // namespace ikevpn::core::eap
