@@ -150,9 +150,9 @@ SecureBytes client_start_key(const SecureBytes& master, bool send) {
 
 SecureBytes msk(const SecureBytes& password_hash, ByteView nt_response) {
     const SecureBytes master = master_key(password_hash, nt_response);
-    SecureBytes out = client_start_key(master, false);
-    const SecureBytes send = client_start_key(master, true);
-    out.insert(out.end(), send.begin(), send.end());
+    SecureBytes out = client_start_key(master, true);
+    const SecureBytes receive = client_start_key(master, false);
+    out.insert(out.end(), receive.begin(), receive.end());
     out.resize(64, 0);
     return out;
 }

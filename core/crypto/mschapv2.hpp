@@ -34,8 +34,10 @@ SecureBytes master_key(const SecureBytes& password_hash, ByteView nt_response);
 // The 16-byte MasterSendKey (send = true) or MasterReceiveKey of the client (RFC 3079 §3.4, IsServer
 // FALSE): the client sends with Magic2 and receives with Magic3.
 SecureBytes client_start_key(const SecureBytes& master_key, bool send);
-// MSK = MasterReceiveKey | MasterSendKey | 32 zero bytes, from the client's view (the ordering of
-// draft-kamath-pppext-eap-mschapv2 that Windows and strongSwan use), 64 bytes.
+// MSK = MasterReceiveKey | MasterSendKey | 32 zero bytes (draft-kamath-pppext-eap-mschapv2), 64 bytes.
+// The draft names the keys from the authenticator's side: the server's receive key is the client's send
+// key (Magic2), so from our side MSK = client send | client receive | zeros. Checked against strongSwan
+// (tests/interop/test_eap_mschapv2.sh): the other order fails its MSK-keyed AUTH.
 SecureBytes msk(const SecureBytes& password_hash, ByteView nt_response);
 
 }  // namespace ikevpn::crypto::mschapv2

@@ -23,7 +23,7 @@ public:
     MsChapV2Peer(std::string username, const SecureBytes& password, crypto::RandomSource& random);
     MethodStep on_request(ByteView type_data);
     bool succeeded() const { return msk_.has_value(); }
-    // After a verified Success: MSK = MasterReceiveKey | MasterSendKey | 32 zeros (64 bytes).
+    // After a verified Success: the 64-byte MSK (crypto::mschapv2::msk).
     const std::optional<SecureBytes>& msk() const { return msk_; }
 
 private:

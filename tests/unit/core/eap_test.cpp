@@ -76,8 +76,9 @@ TEST_CASE("MPPE keys (RFC 3079 §3.5.3) and the EAP-MSCHAPv2 MSK") {
     CHECK(send != receive);
     const SecureBytes msk = ms::msk(hash, expected_nt_response);
     REQUIRE(msk.size() == 64);
-    CHECK(std::equal(receive.begin(), receive.end(), msk.begin()));
-    CHECK(std::equal(send.begin(), send.end(), msk.begin() + 16));
+    // The server's receive key (= our send key) first: the order strongSwan accepts.
+    CHECK(std::equal(send.begin(), send.end(), msk.begin()));
+    CHECK(std::equal(receive.begin(), receive.end(), msk.begin() + 16));
     CHECK(std::all_of(msk.begin() + 32, msk.end(), [](std::uint8_t b) { return b == 0; }));
 }
 
