@@ -66,4 +66,10 @@ std::optional<Failure> EapAuthTask::check_final(const IkeSa& sa, const std::vect
     return std::nullopt;
 }
 
+Failure EapAuthTask::final_refused(Failure notified) const {
+    if (notified.code != CloseCode::auth_failed) return notified;
+    return {CloseCode::auth_failed, "authentication failed: the gateway refused our final AUTH after " +
+                                        std::string(eap::EapPeer::method_name()) + " succeeded (AUTHENTICATION_FAILED)"};
+}
+
 }  // namespace ikevpn::core

@@ -36,6 +36,9 @@ public:
     std::optional<Failure> check_final(const IkeSa& sa, const std::vector<msg::Payload>& inner,
                                        std::string& peer_identity) const;
 
+    // The gateway's error Notify instead of its final AUTH, worded for EAP (not "check the PSK").
+    Failure final_refused(Failure notified) const;
+
 private:
     std::optional<Failure> check_gateway(const IkeSa& sa, const std::vector<msg::Payload>& inner);
 

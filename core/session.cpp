@@ -105,7 +105,7 @@ void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Pa
     if (eap && !eap->awaiting_final()) return on_eap_response(out, inner, now);
     const bool has_auth = msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth) != nullptr;
     auto notified = failure_from_notify(inner, "IKE_AUTH");
-    if (notified && !has_auth) return finish(out, std::move(*notified));
+    if (notified && !has_auth) return finish(out, eap ? eap->final_refused(std::move(*notified)) : std::move(*notified));
     std::string peer_identity;
     // The gateway considers the IKE SA established once it sent its AUTH: when we reject it, delete the
     // SA there too rather than leave it to the gateway's liveness checks (RFC 7296 §2.21.2).

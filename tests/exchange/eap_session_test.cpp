@@ -140,6 +140,15 @@ TEST_CASE("EAP-MSCHAPv2: gateways that do not prove themselves are refused") {
         CHECK(h.closed().reason == "authentication failed: the gateway's final AUTH does not match the EAP-MSCHAPv2 key (MSK)");
         CHECK(h.progress_has("deleting the IKE SA at the gateway"));
     }
+    SUBCASE("the gateway refuses our final AUTH: the reason speaks of EAP, not of a PSK") {
+        auto options = gateway_options();
+        options.eap_refuse_final = true;
+        Harness h(make_config(), std::move(options));
+        h.run(h.session.start(h.now));
+        CHECK(h.closed().code == core::CloseCode::auth_failed);
+        CHECK(h.closed().reason == "authentication failed: the gateway refused our final AUTH after EAP-MSCHAPv2 "
+                                   "succeeded (AUTHENTICATION_FAILED)");
+    }
     SUBCASE("no CA configured") {
         auto config = make_config();
         config.trusted_cas.clear();

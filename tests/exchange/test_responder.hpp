@@ -58,6 +58,7 @@ struct ResponderOptions {
     bool eap_skip_auth = false;            // no AUTH before EAP (an EAP-only gateway, RFC 5998)
     bool eap_wrong_authenticator = false;  // MS-CHAPv2 Success with a wrong Authenticator Response
     bool eap_corrupt_final_auth = false;   // a wrong AUTH in the final response
+    bool eap_refuse_final = false;         // AUTHENTICATION_FAILED instead of the final response
 };
 
 class TestResponder {

@@ -85,7 +85,7 @@ std::vector<msg::Payload> TestResponder::eap_final_auth(const std::vector<msg::P
     if (!eap_msk_) throw std::runtime_error("test gateway: final AUTH before EAP succeeded");
     const Bytes expected = crypto::psk_auth(*prf_, *eap_msk_, init_request_, nonce_r_, keys.sk_pi, eap_id_i_body_);
     auth_seen_ok = crypto::equal_constant_time(expected, auth->data);
-    if (!auth_seen_ok) return {msg::make_notify(msg::NotifyType::authentication_failed)};
+    if (!auth_seen_ok || options_.eap_refuse_final) return {msg::make_notify(msg::NotifyType::authentication_failed)};
     const msg::IdPayload id_r = core::make_identity(options_.identity);
     Bytes own = crypto::psk_auth(*prf_, *eap_msk_, init_response_, nonce_i_, keys.sk_pr, id_r.body());
     if (options_.eap_corrupt_final_auth) own[0] ^= 1;
