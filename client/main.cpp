@@ -14,6 +14,7 @@
 #include "client/events.hpp"
 #include "client/list_command.hpp"
 #include "client/manual_peer.hpp"
+#include "client/password_prompt.hpp"
 #include "client/profile.hpp"
 #include "client/run_state.hpp"
 #include "client/profile_paths.hpp"
@@ -122,6 +123,12 @@ int run_connect_command(const Arguments& args) {
                      "already connected: " + options.socket_path.string() + " is served by a running ikevpn");
         return exit_failure;
     }
+    // The EAP password prompt (no auth.password_file) comes last, once nothing else can stop the connect.
+    if (auto error = obtain_eap_password(profile, STDIN_FILENO, stderr)) {
+        events.error(error_code::profile_error, *error);
+        return exit_usage;
+    }
+    events.log().add_secret(profile.eap_password);
     try {
         return run_connect(profile, options, events);
     } catch (const AlreadyConnected& e) {

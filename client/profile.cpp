@@ -161,6 +161,7 @@ private:
     void read_identity(const json& doc, Profile& p) const;
     void read_auth(const json& auth, Profile& p, mode_t profile_mode) const;
     void read_pubkey_auth(const json& auth, Profile& p) const;
+    void read_eap_auth(const json& auth, Profile& p) const;
     std::vector<crypto::CertificatePtr> read_certificates(const std::string& name, std::string_view key) const;
     void read_ca(const json& doc, Profile& p) const;
     void read_proposals(const json& doc, Profile& p) const;
@@ -270,9 +271,10 @@ void ProfileReader::read_auth(const json& auth, Profile& p, mode_t profile_mode)
     expect(auth, "auth", json::value_t::object, "an object such as {\"method\": \"psk\", \"psk_file\": \"x.psk\"}");
     if (!auth.contains("method")) fail("auth.method", "missing (\"psk\")");
     const auto method = get_string(auth["method"], "auth.method");
-    if (method == "eap-mschapv2" || method == "eap-tls")
-        unsupported("auth.method", "'" + method + "'", "use \"psk\" or \"pubkey\"");
+    if (method == "eap-tls")
+        unsupported("auth.method", "'" + method + "'", "use \"psk\", \"pubkey\" or \"eap-mschapv2\"");
     if (method == "pubkey") return read_pubkey_auth(auth, p);
+    if (method == "eap-mschapv2") return read_eap_auth(auth, p);
     if (method != "psk")
         fail("auth.method", "unknown method '" + method + "' (expected psk, pubkey, eap-mschapv2 or eap-tls)");
     check_keys(auth, "auth.", {"method", "psk", "psk_file"});
@@ -299,6 +301,29 @@ void ProfileReader::read_auth(const json& auth, Profile& p, mode_t profile_mode)
     if (p.psk.empty()) fail("auth.psk_file", "'" + name + "' is empty");
     if (readable_by_others(read.mode))
         warnings_.push_back(psk_path.string() + " is readable by group/others (chmod 600)");
+}
+
+void ProfileReader::read_eap_auth(const json& auth, Profile& p) const {
+    check_keys(auth, "auth.", {"method", "eap_identity", "username", "password_file"});
+    p.auth = AuthMethod::eap_mschapv2;
+    if (auth.contains("eap_identity") && auth.contains("username"))
+        fail("auth", "set at most one of 'eap_identity' and 'username' (they are the same)");
+    const char* id_key = auth.contains("username") ? "auth.username" : "auth.eap_identity";
+    p.eap_identity = auth.contains("username") ? get_string(auth["username"], id_key)
+                     : auth.contains("eap_identity") ? get_string(auth["eap_identity"], id_key) : p.local_id;
+    if (p.eap_identity.empty() || p.eap_identity.size() > 255 || has_control_char(p.eap_identity))
+        fail(id_key, "must be 1 to 255 printable characters");
+    if (!auth.contains("password_file")) return;  // asked for on the terminal by `ikevpn connect`
+    const auto name = get_string(auth["password_file"], "auth.password_file");
+    const fs::path path = fs::path(name).is_absolute() ? fs::path(name) : file_.parent_path() / name;
+    const auto read = read_small_file(path, p.eap_password);
+    if (read.error != 0) fail("auth.password_file", "cannot read '" + name + "': " + std::strerror(read.error));
+    if (!p.eap_password.empty() && p.eap_password.back() == '\n') p.eap_password.pop_back();
+    if (!p.eap_password.empty() && p.eap_password.back() == '\r') p.eap_password.pop_back();
+    if (p.eap_password.empty()) fail("auth.password_file", "'" + name + "' is empty");
+    p.eap_password_from_file = true;
+    if (readable_by_others(read.mode))
+        warnings_.push_back(path.string() + " is readable by group/others (chmod 600)");
 }
 
 // Every PEM certificate in one file (relative to the profile), or an error naming key and file.
@@ -506,6 +531,9 @@ Profile ProfileReader::read() {
     read_auth(doc["auth"], p, file_read.mode);
     read_proposals(doc, p);
     read_network(doc, p);
+    if (p.auth == AuthMethod::eap_mschapv2 && p.ca.empty())
+        fail("ca", "missing: with auth.method 'eap-mschapv2' the gateway must authenticate with a certificate, "
+                   "so list the CA file(s) that issued it");
     if (p.auth == AuthMethod::pubkey && p.ca.empty())
         fail("ca", "missing: with auth.method 'pubkey' the gateway must authenticate with a certificate, "
                    "so list the CA file(s) that issued it");

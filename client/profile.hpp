@@ -18,7 +18,7 @@ namespace ikevpn::client {
 // what() is one line: "<file name>: key '<key>': <reason>" (or "<file name>: line L column C: ...").
 struct ProfileError : std::runtime_error { using std::runtime_error::runtime_error; };
 
-enum class AuthMethod : std::uint8_t { psk, pubkey };
+enum class AuthMethod : std::uint8_t { psk, pubkey, eap_mschapv2 };
 enum class Encapsulation : std::uint8_t { udp };
 
 struct TunSettings {
@@ -55,6 +55,12 @@ struct Profile {
     crypto::PrivateKeyPtr private_key;
     std::vector<crypto::CertificatePtr> local_certs;
     bool rsa_pss = false;
+    // auth.method "eap-mschapv2": "auth.eap_identity" (or its alias "auth.username"; default local_id) and
+    // "auth.password_file". Without a file the password stays empty here and `ikevpn connect` asks for it
+    // on the terminal (client/password_prompt.hpp).
+    std::string eap_identity;
+    SecureBytes eap_password;
+    bool eap_password_from_file = false;
     // "ca": PEM files of the CAs the gateway's certificate must chain to. The rule for the gateway's side:
     // with "ca" it must authenticate with a certificate (whatever our auth.method), without it with the PSK.
     std::vector<crypto::CertificatePtr> ca;

@@ -166,6 +166,9 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
         c.local_certs = profile_.local_certs;
         c.rsa_pss = profile_.rsa_pss;
     }
+    c.eap_mschapv2 = profile_.auth == AuthMethod::eap_mschapv2;
+    c.eap_identity = profile_.eap_identity;
+    c.eap_password = profile_.eap_password;
     c.trusted_cas = profile_.ca;
     c.ike_proposals = profile_.ike_proposals;
     c.esp_proposals = profile_.esp_proposals;

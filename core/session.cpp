@@ -51,13 +51,14 @@ void IkeSession::State::delete_then_close(Actions& out, Failure reason, TimePoin
 
 void IkeSession::State::start_auth(Actions& out, TimePoint now) {
     std::vector<msg::Payload> inner;
-    if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
+    if (config.eap_mschapv2) start_eap_auth(inner);
+    else if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
     build_config_request(config, inner);
     child_task.build(inner);
     mobike.build_auth(inner);
     phase = Phase::auth_sent;
     out.push_back(Progress{"authenticating as '" + config.local_id + "' with " +
-                           (config.private_key ? "a certificate" : "a pre-shared key")});
+                           (config.eap_mschapv2 ? "EAP-MSCHAPv2" : config.private_key ? "a certificate" : "a pre-shared key")});
     send_protected(out, msg::ExchangeType::ike_auth, inner, now, config.retransmit.retransmits);
 }
 
@@ -102,6 +103,7 @@ void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Pa
     pending.reset();
     if (auto broken = msg::check_rules(msg::ExchangeType::ike_auth, true, outer, inner))
         return finish(out, {CloseCode::protocol_error, "malformed IKE_AUTH response: " + *broken});
+    if (eap && !eap->awaiting_final()) return on_eap_response(out, inner, now);
     const bool has_auth = msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth) != nullptr;
     auto notified = failure_from_notify(inner, "IKE_AUTH");
     // failure_from_notify's hint names the PSK; with a certificate there is none to check (found against
@@ -109,11 +111,11 @@ void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Pa
     if (notified && notified->code == CloseCode::auth_failed && config.private_key)
         notified->reason = "authentication failed: the gateway refused IKE_AUTH with AUTHENTICATION_FAILED (check "
                            "that it trusts our certificate's CA and accepts local_id as its identity)";
-    if (notified && !has_auth) return finish(out, std::move(*notified));
+    if (notified && !has_auth) return finish(out, eap ? eap->final_refused(std::move(*notified)) : std::move(*notified));
     std::string peer_identity;
     // The gateway considers the IKE SA established once it sent its AUTH: when we reject it, delete the
     // SA there too rather than leave it to the gateway's liveness checks (RFC 7296 §2.21.2).
-    if (auto failure = process_auth(sa, config, inner, peer_identity))
+    if (auto failure = eap ? eap->check_final(sa, inner, peer_identity) : process_auth(sa, config, inner, peer_identity))
         return delete_then_close(out, std::move(*failure), now);
     established_at = now;
     out.push_back(Progress{"gateway authenticated as '" + peer_identity + "'"});

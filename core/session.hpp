@@ -51,6 +51,12 @@ struct SessionConfig {
     std::vector<crypto::CertificatePtr> local_certs;
     std::vector<crypto::CertificatePtr> trusted_cas;
     bool rsa_pss = false;  // RSA keys sign with RSASSA-PSS (RFC 7427) instead of PKCS#1 v1.5
+    // EAP (RFC 7296 §2.16, core/eap_auth.hpp): with eap_mschapv2 we send no AUTH of our own; the gateway
+    // authenticates with a certificate (trusted_cas required), then EAP-MSCHAPv2 runs with eap_identity
+    // (empty: local_id) and eap_password, and the MSK keys both final AUTHs.
+    bool eap_mschapv2 = false;
+    std::string eap_identity;
+    SecureBytes eap_password;
     // Wall-clock time for certificate validity periods; tests inject their own.
     std::function<std::chrono::system_clock::time_point()> wall_clock = [] { return std::chrono::system_clock::now(); };
     std::vector<msg::Proposal> ike_proposals;

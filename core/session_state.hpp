@@ -8,6 +8,7 @@
 #include "core/child_create.hpp"
 #include "core/child_rekey.hpp"
 #include "core/child_rekey_initiator.hpp"
+#include "core/eap_auth.hpp"
 #include "core/ike_auth.hpp"
 #include "core/ike_config.hpp"
 #include "core/ike_delete.hpp"
@@ -118,6 +119,7 @@ struct IkeSession::State {
     FragmentReassembler response_fragments, request_fragments;
     std::optional<std::vector<msg::Payload>> reassembled;  // inner payloads of the datagram being handled
     std::uint64_t messages_fragmented = 0, fragments_sent = 0;
+    std::optional<EapAuthTask> eap;  // IKE_AUTH with EAP (session_eap.cpp)
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
                       unsigned retransmits, std::optional<Path> on_path = std::nullopt);
@@ -155,6 +157,10 @@ struct IkeSession::State {
                           TimePoint now);
 
     void on_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
+
+    // session_eap.cpp: the first IKE_AUTH request without AUTH, and the EAP rounds up to the final AUTH.
+    void start_eap_auth(std::vector<msg::Payload>& inner);
+    void on_eap_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
 
     // ---- rekeys we start, and the Deletes that follow them ----
 

@@ -157,6 +157,7 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     auto inner = core::unprotect_message(raw, m, *aead_in_);
     if (!inner) return {};
     last_inner = *inner;
+    if (options_.eap_password) return handle_eap_auth(m.header.message_id, *inner);
     const SecureBytes psk(options_.psk.begin(), options_.psk.end());
     const auto* id_i = msg::find<msg::IdPayload>(*inner, msg::PayloadType::id_i);
     const auto* auth = msg::find<msg::AuthPayload>(*inner, msg::PayloadType::auth);
@@ -171,7 +172,18 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     msg::IdPayload id_r = core::make_identity(options_.identity);
     Bytes own_auth = crypto::psk_auth(*prf_, psk, init_response_, nonce_i_, keys.sk_pr, id_r.body());
     if (options_.corrupt_auth) own_auth[0] ^= 1;
-    const auto* sa = msg::find<msg::SaPayload>(*inner, msg::PayloadType::sa);
+    std::vector<msg::Payload> out{
+        {msg::PayloadType::id_r, false, id_r},
+        {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
+    };
+    if (options_.key) add_own_auth(id_r, out);
+    add_child_payloads(*inner, out);
+    return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
+}
+
+// SAr2 (our ESP SPI, the CHILD SA keys), TSi/TSr and CP, and MOBIKE, for the IKE_AUTH request `request`.
+void TestResponder::add_child_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) {
+    const auto* sa = msg::find<msg::SaPayload>(request, msg::PayloadType::sa);
     msg::Proposal chosen = choose(sa->proposals.front());
     const auto& spi = sa->proposals.front().spi;
     initiator_esp_spi = std::uint32_t(spi[0]) << 24 | std::uint32_t(spi[1]) << 16 | std::uint32_t(spi[2]) << 8 | spi[3];
@@ -182,13 +194,8 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     child_keymat = crypto::derive_child_keymat(*prf_, keys.sk_d, nonce_i_, nonce_r_,
                                                2 * crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, key_bits));
 
-    std::vector<msg::Payload> out{
-        {msg::PayloadType::id_r, false, id_r},
-        {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
-    };
-    if (options_.key) add_own_auth(id_r, out);
-    add_network_payloads(*inner, out);
-    if (options_.mobike && msg::find_notify(*inner, msg::NotifyType::mobike_supported)) {
+    add_network_payloads(request, out);
+    if (options_.mobike && msg::find_notify(request, msg::NotifyType::mobike_supported)) {
         out.push_back(msg::make_notify(msg::NotifyType::mobike_supported));
         for (const auto& text : options_.additional_addresses) {
             const auto a = *IpAddress::parse(text);
@@ -197,7 +204,6 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
                                            Bytes(a.bytes().begin(), a.bytes().end())));
         }
     }
-    return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
 }
 
 void TestResponder::add_network_payloads(const std::vector<msg::Payload>& request,

@@ -57,6 +57,14 @@ struct ResponderOptions {
     // than `fragment_limit` bytes (0: never) as fragments of at most that size.
     bool fragmentation = false;
     std::size_t fragment_limit = 0;
+    // EAP-MSCHAPv2 (test_responder_eap.cpp): with `eap_password` an IKE_AUTH request without AUTH starts
+    // EAP (Identity, an MS-CHAPv2 Challenge checked against this password, Success or Failure E=691) and
+    // the final AUTHs are keyed with the MSK. Set `key`/`certs` too: the gateway signs before EAP.
+    std::optional<std::string> eap_password;
+    bool eap_skip_auth = false;            // no AUTH before EAP (an EAP-only gateway, RFC 5998)
+    bool eap_wrong_authenticator = false;  // MS-CHAPv2 Success with a wrong Authenticator Response
+    bool eap_corrupt_final_auth = false;   // a wrong AUTH in the final response
+    bool eap_refuse_final = false;         // AUTHENTICATION_FAILED instead of the final response
 };
 
 class TestResponder {
@@ -120,6 +128,9 @@ public:
     core::Path seen_path;
     std::optional<core::Endpoint> updated_source;
     unsigned updates_seen = 0;
+    std::string eap_identity_seen;  // the EAP-Identity response
+    unsigned eap_rounds = 0;        // IKE_AUTH requests handled while EAP ran
+    bool eap_first_had_auth = false;  // the first IKE_AUTH request carried AUTH (it must not, to ask for EAP)
 
 private:
     Bytes handle_init(const msg::Message& m, ByteView raw);
@@ -128,6 +139,11 @@ private:
     bool check_initiator_auth(const std::vector<msg::Payload>& inner, const msg::IdPayload& id_i,
                               const msg::AuthPayload& auth) const;
     void add_own_auth(const msg::IdPayload& id_r, std::vector<msg::Payload>& out);
+    // test_responder_eap.cpp: one IKE_AUTH request of an EAP authentication.
+    Bytes handle_eap_auth(std::uint32_t id, const std::vector<msg::Payload>& inner);
+    std::vector<msg::Payload> eap_final_auth(const std::vector<msg::Payload>& inner);
+    // SAr2, TSi/TSr, CP (and MOBIKE) answering the IKE_AUTH request `request`.
+    void add_child_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out);
     // CP reply and narrowed TSi/TSr of IKE_AUTH for what the initiator asked.
     void add_network_payloads(const std::vector<msg::Payload>& request, std::vector<msg::Payload>& out) const;
     Bytes handle_informational(const msg::Message& m, ByteView raw);
@@ -167,6 +183,9 @@ private:
     std::uint16_t fragment_total_ = 0;
     msg::PayloadType fragment_first_ = msg::PayloadType::none;
     std::uint64_t rebuild_iv_ = 0;
+    std::vector<msg::Payload> eap_first_request_;
+    Bytes eap_id_i_body_, eap_nt_response_, eap_peer_challenge_;
+    std::optional<SecureBytes> eap_msk_;
 };
 
 }  // namespace ikevpn::test

@@ -384,6 +384,8 @@ lab_start_gateway() {
     fi
     # LAB_GW_LOCAL_TS (opt-in): the gateway's own traffic selector instead, e.g. 0.0.0.0/0 for a full tunnel.
     # LAB_GW_POOL_EXTRA (opt-in): more lines for the IPv4 pool, e.g. '25 = 0x...' (a raw CP attribute).
+    # LAB_GW_REMOTE_EXTRA / LAB_GW_SECRETS_EXTRA (opt-in): more lines for the remote section (e.g.
+    # 'eap_id = %any') and the secrets section (e.g. 'eap-alice { id = alice  secret = x }').
     local_ts=${LAB_GW_LOCAL_TS:-$local_ts}
     local ike_rekey_line=""
     # Likewise for the IKE SA (rekeyed, not reauthenticated; hard limit rekey_time + over_time).
@@ -418,6 +420,7 @@ connections {
         remote {
             auth = $remote_auth
             id = %any
+            ${LAB_GW_REMOTE_EXTRA:-}
         }
         children {
             lab {
@@ -440,6 +443,7 @@ secrets {
     ike-lab {
         secret = "$psk"
     }
+    ${LAB_GW_SECRETS_EXTRA:-}
 }
 EOF
     chmod 600 "$LAB_GATEWAY_DIR/swanctl/swanctl.conf"

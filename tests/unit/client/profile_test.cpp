@@ -184,7 +184,7 @@ TEST_CASE("errors name the file and the key") {
         {{{"auth", {{"psk", "inline"}}}}, "demo.json: key 'auth': set exactly one of 'psk_file' (recommended) and 'psk'"},
         {{{"auth", {{"psk_file", nullptr}}}}, "demo.json: key 'auth': set exactly one of 'psk_file' (recommended) and 'psk'"},
         {{{"auth", {{"psk_file", nullptr}, {"psk", ""}}}}, "demo.json: key 'auth.psk': must not be empty"},
-        {{{"auth", {{"method", "eap-tls"}}}}, "demo.json: key 'auth.method': 'eap-tls' is not supported yet; use \"psk\" or \"pubkey\""},
+        {{{"auth", {{"method", "eap-tls"}}}}, "demo.json: key 'auth.method': 'eap-tls' is not supported yet; use \"psk\", \"pubkey\" or \"eap-mschapv2\""},
         {{{"auth", {{"method", "pubkey"}, {"psk_file", nullptr}}}}, "demo.json: key 'auth.cert': missing"},
         {{{"auth", {{"method", "token"}}}},
          "demo.json: key 'auth.method': unknown method 'token' (expected psk, pubkey, eap-mschapv2 or eap-tls)"},

@@ -1,0 +1,75 @@
+#include "core/eap_auth.hpp"
+
+#include "core/certificate_auth.hpp"
+#include "core/identity.hpp"
+#include "core/ike_auth.hpp"
+
+namespace ikevpn::core {
+
+EapAuthTask::EapAuthTask(const SessionConfig& config, crypto::RandomSource& random)
+    : config_(config), peer_(config.eap_identity.empty() ? config.local_id : config.eap_identity, config.eap_password, random) {}
+
+void EapAuthTask::build_first(std::vector<msg::Payload>& payloads) const {
+    payloads.push_back({msg::PayloadType::id_i, false, make_identity(config_.local_id)});
+    add_certificate_payloads(config_, payloads);
+}
+
+std::optional<Failure> EapAuthTask::check_gateway(const IkeSa& sa, const std::vector<msg::Payload>& inner) {
+    if (config_.trusted_cas.empty())
+        return Failure{CloseCode::cert_invalid, "EAP needs the gateway to authenticate with a certificate: set 'ca'"};
+    if (!msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth))
+        return Failure{CloseCode::auth_failed, "authentication failed: the gateway did not authenticate itself before "
+                                               "EAP (EAP-only authentication, RFC 5998, is not supported)"};
+    // Same checks as certificate authentication: IDr = remote_id, the chain, the AUTH signature.
+    if (auto failure = process_auth(sa, config_, inner, peer_identity_)) return failure;
+    id_r_ = *msg::find<msg::IdPayload>(inner, msg::PayloadType::id_r);
+    return std::nullopt;
+}
+
+std::variant<EapAuthTask::Round, Failure> EapAuthTask::process(const IkeSa& sa, const std::vector<msg::Payload>& inner) {
+    const auto* eap = msg::find<msg::RawPayload>(inner, msg::PayloadType::eap);
+    if (auto notified = failure_from_notify(inner, "IKE_AUTH"); notified && (!eap || !id_r_)) return *notified;
+    Round round;
+    if (!id_r_) {
+        if (auto failure = check_gateway(sa, inner)) return *failure;
+        round.progress.push_back("gateway certificate verified for '" + peer_identity_ + "'; starting " +
+                                 eap::EapPeer::method_name());
+    }
+    if (!eap) return Failure{CloseCode::protocol_error, "IKE_AUTH response without an EAP payload during EAP"};
+    eap::PeerStep step = peer_.on_packet(eap->body);
+    if (step.failure) return Failure{CloseCode::auth_failed, std::move(*step.failure)};
+    if (step.send) {
+        round.request.push_back({msg::PayloadType::eap, false, msg::RawPayload{std::move(*step.send)}});
+        return round;
+    }
+    // EAP-Success: AUTH = prf( prf(MSK, "Key Pad for IKEv2"), RealMessage1 | NonceRData | prf(SK_pi, IDi'))
+    // (RFC 7296 §2.16: the MSK takes the place of the shared secret).
+    const msg::IdPayload id_i = make_identity(config_.local_id);
+    round.request.push_back({msg::PayloadType::auth, false,
+                             msg::AuthPayload{msg::AuthMethod::shared_key_mic,
+                                              crypto::psk_auth(*sa.prf, *peer_.msk(), sa.init_request, sa.nonce_r,
+                                                               sa.keys.sk_pi, id_i.body())}});
+    round.progress.push_back(std::string(eap::EapPeer::method_name()) + " succeeded; sending the final AUTH");
+    final_sent_ = true;
+    return round;
+}
+
+std::optional<Failure> EapAuthTask::check_final(const IkeSa& sa, const std::vector<msg::Payload>& inner,
+                                                std::string& peer_identity) const {
+    const auto* auth = msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth);
+    if (!auth) return Failure{CloseCode::protocol_error, "final IKE_AUTH response without AUTH"};
+    peer_identity = peer_identity_;
+    const Bytes expected = crypto::psk_auth(*sa.prf, *peer_.msk(), sa.init_response, sa.nonce_i, sa.keys.sk_pr, id_r_->body());
+    if (auth->method != msg::AuthMethod::shared_key_mic || !crypto::equal_constant_time(expected, auth->data))
+        return Failure{CloseCode::auth_failed, "authentication failed: the gateway's final AUTH does not match the " +
+                                                   std::string(eap::EapPeer::method_name()) + " key (MSK)"};
+    return std::nullopt;
+}
+
+Failure EapAuthTask::final_refused(Failure notified) const {
+    if (notified.code != CloseCode::auth_failed) return notified;
+    return {CloseCode::auth_failed, "authentication failed: the gateway refused our final AUTH after " +
+                                        std::string(eap::EapPeer::method_name()) + " succeeded (AUTHENTICATION_FAILED)"};
+}
+
+}  // namespace ikevpn::core
