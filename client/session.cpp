@@ -23,6 +23,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
@@ -81,6 +82,7 @@ private:
     core::Path current_path();
     void check_path(bool settled = false);
     void path_changed(const core::PathChanged& changed);
+    void reauthenticated(const core::Reauthenticated& r);
     asio::awaitable<void> run_path_monitor();
 
     const Profile& profile_;
@@ -110,6 +112,7 @@ private:
     }};
     std::deque<nlohmann::json> path_history_;  // the last switches, newest last
     bool reestablish_ = false;
+    std::optional<std::string> reconnect_reason_;  // a reauthentication changed the virtual IP: start over
     std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
 };
 
@@ -158,6 +161,7 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.ike_lifetime = std::chrono::seconds(profile_.rekey.ike_seconds);
     c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
+    c.rekey.reauth_lifetime = std::chrono::seconds(profile_.rekey.reauth_seconds);
     c.mobike = profile_.mobike;
     return c;
 }
@@ -191,6 +195,10 @@ nlohmann::json Session::status() const {
         return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(at - Clock::now()).count());
     };
     if (info.rekey_at) ike["rekey_seconds"] = seconds_until(*info.rekey_at);
+    // Reauthentication (core/session_reauth.cpp): when the next starts; when the gateway's AUTH_LIFETIME ends.
+    if (info.reauth_at) ike["reauth_seconds"] = seconds_until(*info.reauth_at);
+    if (info.auth_expires_at) ike["auth_lifetime_seconds"] = seconds_until(*info.auth_expires_at);
+    ike["reauthenticating"] = info.reauthenticating;
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
     for (auto& child : j["child_sas"]) {
@@ -286,6 +294,8 @@ void Session::perform_one(core::Action& action) {
                               {"initiator", a.by_us ? "client" : "gateway"}});
             } else if constexpr (std::is_same_v<T, core::PathChanged>) {
                 path_changed(a);
+            } else if constexpr (std::is_same_v<T, core::Reauthenticated>) {
+                reauthenticated(a);
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }
@@ -387,11 +397,13 @@ void Session::finish(const core::Closed& closed) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
     }
-    if (closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
-        !ike_->info().mobike) {
+    const bool moved = closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
+                       !ike_->info().mobike;
+    if (moved || (reconnect_reason_ && closed.code == core::CloseCode::requested && !local_error_)) {
+        const std::string why = moved ? closed.reason : *reconnect_reason_;
         reestablish_ = true;
-        events_.progress(closed.reason + ": re-establishing the tunnel");
-        events_.emit({{"event", "reconnecting"}, {"reason", closed.reason}});
+        events_.progress(why + ": re-establishing the tunnel");
+        events_.emit({{"event", "reconnecting"}, {"reason", why}});
         control_.reset();
         io_.stop();
         return;
@@ -579,6 +591,29 @@ void Session::path_changed(const core::PathChanged& changed) {
     event["seconds_since_start"] = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
     path_history_.push_back(std::move(event));
     if (path_history_.size() > 8) path_history_.pop_front();
+}
+
+// A new IKE SA replaced the old one (core/session_reauth.cpp); its CHILD SA is installed already. With the
+// same virtual IPs nothing else changes. Other addresses would need the TUN, routes and DNS redone while
+// packets flow with the old source: a clean reconnect (delete, then connect again) is simpler and says so.
+void Session::reauthenticated(const core::Reauthenticated& r) {
+    const auto vip_text = [](const core::NetworkConfig& n) {
+        std::string t = n.virtual_ip ? n.virtual_ip->to_string() : "none";
+        if (n.virtual_ip6) t += " and " + n.virtual_ip6->to_string();
+        return t;
+    };
+    events_.emit({{"event", "reauthenticated"}, {"spi_i", r.spi_i}, {"spi_r", r.spi_r},
+                  {"initiator", r.gateway_asked ? "gateway" : "client"}, {"virtual_ip_changed", r.virtual_ip_changed},
+                  {"virtual_ip", r.network.virtual_ip ? nlohmann::json(r.network.virtual_ip->to_string()) : nullptr},
+                  {"virtual_ip6", r.network.virtual_ip6 ? nlohmann::json(r.network.virtual_ip6->to_string()) : nullptr}});
+    if (!r.virtual_ip_changed) return;
+    reconnect_reason_ = "the gateway assigned a different virtual IP on reauthentication (" + vip_text(r.network) +
+                        ", was " + vip_text(network_config_) + ")";
+    events_.warning(*reconnect_reason_ + ": reconnecting");
+    // After the actions of this event (the old IKE SA's Delete among them) are performed.
+    asio::post(io_, [this] {
+        if (ike_ && !ike_->closed()) perform(ike_->close(Clock::now()));
+    });
 }
 
 // Netlink notifications come in bursts (a link going down drops its addresses and routes one message at a

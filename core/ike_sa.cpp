@@ -123,6 +123,7 @@ const char* error_code_name(CloseCode code) {
     case CloseCode::cert_invalid: return "CERT_INVALID";
     case CloseCode::id_mismatch: return "ID_MISMATCH";
     case CloseCode::path_lost: return "PATH_LOST";
+    case CloseCode::reauth_failed: return "REAUTH_FAILED";
     }
     return "PROTOCOL_ERROR";
 }

@@ -37,6 +37,9 @@ struct RekeyPolicy {
     Duration child_lifetime{};  // rekey each CHILD SA this long after it was created
     Duration jitter{};          // rekey up to this much earlier, at random, so both ends rarely collide
     Duration retry = std::chrono::seconds(10);  // after TEMPORARY_FAILURE (RFC 7296 §2.25), plus jitter
+    // Reauthenticate (RFC 7296 §2.8.3: a new IKE SA, make-before-break) this long after IKE_AUTH; zero =
+    // only when the gateway asks with AUTH_LIFETIME (RFC 4478). core/session_reauth.cpp.
+    Duration reauth_lifetime{};
 };
 
 struct SessionConfig {
@@ -65,6 +68,9 @@ struct SessionConfig {
     bool mobike = false;
     // How long the tunnel waits, silently, for any path to the gateway before it gives up (core/mobike.hpp).
     Duration no_path_limit = std::chrono::seconds(120);
+    // Reauthentication: the virtual IPs the current IKE SA has, asked for again in the CP request so the
+    // gateway can hand out the same ones (RFC 7296 §3.15.1 lets a request carry a value).
+    std::optional<IpAddress> requested_virtual_ip, requested_virtual_ip6;
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
@@ -74,6 +80,7 @@ enum class CloseCode {
     cert_invalid,  // the gateway's certificate is missing, malformed, untrusted, expired or unfit for signing
     id_mismatch,   // the gateway's IDr is not remote_id, or its certificate does not hold that identity
     path_lost,  // no usable path to the gateway (long enough), or it moved and MOBIKE is not available
+    reauth_failed,  // the gateway's AUTH_LIFETIME ran out before a reauthentication succeeded
 };
 const char* error_code_name(CloseCode code);
 
@@ -137,8 +144,18 @@ struct PathChanged {
     bool nat_local = false;  // a NAT between us and the gateway on the new path (from its NAT_DETECTION_*)
 };
 
+// A new IKE SA (and CHILD SA) replaced the current one after a reauthentication (core/session_reauth.cpp);
+// its CHILD SA was installed just before (InstallChildSa), the old IKE SA is being deleted.
+struct Reauthenticated {
+    std::string spi_i, spi_r;  // of the new IKE SA, hex
+    bool gateway_asked = false;  // AUTH_LIFETIME (else the profile's rekey.reauth_seconds)
+    // The gateway assigned other virtual IPs than before: the tunnel's addresses no longer fit.
+    bool virtual_ip_changed = false;
+    NetworkConfig network;  // what the new IKE SA assigned
+};
+
 using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
-                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged>;
+                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged, Reauthenticated>;
 using Actions = std::vector<Action>;
 
 // What `ikevpn status` shows about the IKE SA.
@@ -155,6 +172,9 @@ struct IkeSaInfo {
     bool mobike = false;
     std::optional<Path> path;
     std::vector<IpAddress> gateway_addresses;
+    // Reauthentication: when the next one starts, and when the gateway's AUTH_LIFETIME ends (if it sent one).
+    std::optional<TimePoint> reauth_at, auth_expires_at;
+    bool reauthenticating = false;  // a new IKE SA is being built beside this one
 };
 
 class IkeSession {

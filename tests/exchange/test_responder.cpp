@@ -6,6 +6,7 @@
 #include "core/crypto/nat_detection.hpp"
 #include "core/identity.hpp"
 #include "core/proposal.hpp"
+#include "core/reauth.hpp"
 #include "core/sk_payload.hpp"
 
 namespace ikevpn::test {
@@ -177,6 +178,7 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     };
     if (options_.key) add_own_auth(id_r, out);
     add_network_payloads(*inner, out);
+    if (options_.auth_lifetime) out.push_back(core::make_auth_lifetime(*options_.auth_lifetime));
     if (options_.mobike && msg::find_notify(*inner, msg::NotifyType::mobike_supported)) {
         out.push_back(msg::make_notify(msg::NotifyType::mobike_supported));
         for (const auto& text : options_.additional_addresses) {
@@ -204,9 +206,9 @@ void TestResponder::add_network_payloads(const std::vector<msg::Payload>& reques
     msg::CpPayload cp{msg::CfgType::reply, {}};
     std::vector<msg::TrafficSelector> ts_i, ts_r;
     if (give_ip4) {
-        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), {203, 0, 113, 7}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), options_.virtual_ip});
         cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_dns), {198, 51, 100, 53}});
-        ts_i.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 7}, {203, 0, 113, 7}});
+        ts_i.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, options_.virtual_ip, options_.virtual_ip});
         ts_r.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}});
     }
     if (give_ip6) {

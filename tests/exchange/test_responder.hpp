@@ -51,6 +51,9 @@ struct ResponderOptions {
     std::vector<std::string> additional_addresses;
     bool wrong_cookie2 = false;              // echo a COOKIE2 that differs from the request's
     std::optional<std::uint16_t> refuse_update;  // answer UPDATE_SA_ADDRESSES with this error Notify
+    // Reauthentication (RFC 4478): AUTH_LIFETIME in the IKE_AUTH response; the IPv4 address assigned.
+    std::optional<std::uint32_t> auth_lifetime;
+    Bytes virtual_ip{203, 0, 113, 7};
 };
 
 class TestResponder {
