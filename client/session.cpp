@@ -62,6 +62,11 @@ public:
     int run();
     // The tunnel ended because the network changed and the gateway has no MOBIKE: connect again.
     bool reestablish() const { return reestablish_; }
+    // RFC 5685: the gateway sent us elsewhere (core/session_redirect.cpp); run_connect() goes there.
+    const std::optional<core::Redirected>& redirect() const { return redirect_; }
+    void set_redirected_from(core::GatewayIdentity from) { redirected_from_ = std::move(from); }
+    const IpAddress& gateway() const { return gateway_; }
+    bool was_connected() const { return connected_; }
 
 private:
     IpAddress resolve_gateway();
@@ -113,6 +118,8 @@ private:
     std::deque<nlohmann::json> path_history_;  // the last switches, newest last
     bool reestablish_ = false;
     std::optional<std::string> reconnect_reason_;  // a reauthentication changed the virtual IP: start over
+    std::optional<core::Redirected> redirect_;
+    std::optional<core::GatewayIdentity> redirected_from_;
     std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
 };
 
@@ -163,6 +170,7 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
     c.rekey.reauth_lifetime = std::chrono::seconds(profile_.rekey.reauth_seconds);
     c.mobike = profile_.mobike;
+    c.redirected_from = redirected_from_;
     return c;
 }
 
@@ -296,6 +304,10 @@ void Session::perform_one(core::Action& action) {
                 path_changed(a);
             } else if constexpr (std::is_same_v<T, core::Reauthenticated>) {
                 reauthenticated(a);
+            } else if constexpr (std::is_same_v<T, core::Redirected>) {
+                redirect_ = a;
+                events_.emit({{"event", "redirected"}, {"from", gateway_.to_string()},
+                              {"to", a.gateway.to_string()}, {"during", a.during}});
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }
@@ -396,6 +408,14 @@ void Session::finish(const core::Closed& closed) {
     if (network_) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
+    }
+    if (closed.code == core::CloseCode::redirected && redirect_ && !local_error_) {
+        // A new gateway: its own kill-switch exception and DNS come with the next Session.
+        if (host_) host_->release();
+        events_.progress(closed.reason);
+        control_.reset();
+        io_.stop();
+        return;
     }
     const bool moved = closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
                        !ike_->info().mobike;
@@ -638,10 +658,28 @@ asio::awaitable<void> Session::run_path_monitor() {
 
 int run_connect(const Profile& profile, const ConnectOptions& options, EventSink& events) {
     // A gateway without MOBIKE cannot follow a network change: a new IKE SA from the new path is the fallback.
+    // A redirect (RFC 5685) starts over at the gateway it names, with REDIRECTED_FROM; more than
+    // max_redirects in a row without a tunnel coming up in between is a loop.
+    Profile current = profile;
+    std::optional<core::GatewayIdentity> from;
+    core::RedirectChain chain;  // more than 5 in a row is a loop
     for (;;) {
-        Session session(profile, options, events);
+        Session session(current, options, events);
+        if (from) session.set_redirected_from(*from);
         const int status = session.run();
+        if (const auto& redirect = session.redirect(); redirect && status != 0) {
+            if (auto loop = chain.follow(session.gateway().to_string(), redirect->gateway.to_string(),
+                                         session.was_connected())) {
+                events.error("REDIRECT_LOOP", *loop);
+                events.emit({{"event", "disconnected"}, {"reason", *loop}});
+                return 1;
+            }
+            from = core::GatewayIdentity{session.gateway()};
+            current.gateway = redirect->gateway.to_string();
+            continue;
+        }
         if (!session.reestablish()) return status;
+        from.reset();
     }
 }
 

@@ -4,6 +4,7 @@
 #include "core/ike_natd.hpp"
 #include "core/message/rules.hpp"
 #include "core/proposal.hpp"
+#include "core/redirect.hpp"
 
 #include <algorithm>
 
@@ -55,6 +56,8 @@ Bytes IkeInitTask::build_request(IkeSa& sa) {
     payloads.push_back({msg::PayloadType::nonce, false, msg::NoncePayload{sa.nonce_i}});
     add_nat_detection(payloads, sa.spi_i, config_.gateway, config_.ike_port, random_);
     if (uses_signatures(config_)) payloads.push_back(build_signature_hash_algorithms());
+    // RFC 5685 §4: we follow redirects; after one, REDIRECTED_FROM names the gateway that sent us.
+    payloads.push_back(config_.redirected_from ? make_redirected_from(*config_.redirected_from) : make_redirect_supported());
 
     msg::Message m;
     m.header = sa.header(msg::ExchangeType::ike_sa_init, false, 0);

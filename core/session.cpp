@@ -62,6 +62,7 @@ void IkeSession::State::start_auth(Actions& out, TimePoint now) {
 }
 
 void IkeSession::State::on_init_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
+    if (redirect_in_init(out, m)) return;  // RFC 5685 §4.1 (core/session_redirect.cpp)
     auto result = init.process_response(sa, m, raw);
     if (auto* failure = std::get_if<Failure>(&result)) return finish(out, std::move(*failure));
     pending.reset();
@@ -99,6 +100,7 @@ std::vector<IpPrefix> IkeSession::State::without_unaddressed_families(std::vecto
 void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Payload>& outer, const std::vector<msg::Payload>& inner,
                                          TimePoint now) {
     pending.reset();
+    if (redirect_in_auth(out, inner)) return;  // RFC 5685 §6: no CHILD SA in it (core/session_redirect.cpp)
     if (auto broken = msg::check_rules(msg::ExchangeType::ike_auth, true, outer, inner))
         return finish(out, {CloseCode::protocol_error, "malformed IKE_AUTH response: " + *broken});
     const bool has_auth = msg::find<msg::AuthPayload>(inner, msg::PayloadType::auth) != nullptr;
@@ -266,6 +268,7 @@ void IkeSession::State::on_peer_request(Actions& out, const msg::Message& m, Byt
         return finish(out, {CloseCode::gateway_deleted, "the gateway deleted the IKE SA"});
     }
     if (!deletes.esp_spis.empty()) return on_child_deletes(out, id, deletes.esp_spis, now);
+    if (redirect_in_informational(out, id, *inner, now)) return;  // RFC 5685 §5
     std::vector<msg::Payload> response;  // liveness check (RFC 7296 §1.4) or a notification
     note_auth_lifetime(out, *inner, now);  // AUTH_LIFETIME in an INFORMATIONAL (RFC 4478 §3)
     mobike.answer_peer_request(*inner, response);

@@ -7,6 +7,7 @@
 #include "core/crypto/secure_bytes.hpp"
 #include "core/ip_address.hpp"
 #include "core/message/message.hpp"
+#include "core/redirect.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -71,6 +72,9 @@ struct SessionConfig {
     // Reauthentication: the virtual IPs the current IKE SA has, asked for again in the CP request so the
     // gateway can hand out the same ones (RFC 7296 §3.15.1 lets a request carry a value).
     std::optional<IpAddress> requested_virtual_ip, requested_virtual_ip6;
+    // RFC 5685: after a redirect, the gateway that sent us here (REDIRECTED_FROM in IKE_SA_INIT instead of
+    // REDIRECT_SUPPORTED). core/session_redirect.cpp.
+    std::optional<GatewayIdentity> redirected_from;
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
@@ -81,6 +85,7 @@ enum class CloseCode {
     id_mismatch,   // the gateway's IDr is not remote_id, or its certificate does not hold that identity
     path_lost,  // no usable path to the gateway (long enough), or it moved and MOBIKE is not available
     reauth_failed,  // the gateway's AUTH_LIFETIME ran out before a reauthentication succeeded
+    redirected,     // the gateway sent us to another one (RFC 5685); a Redirected action came before
 };
 const char* error_code_name(CloseCode code);
 
@@ -154,8 +159,16 @@ struct Reauthenticated {
     NetworkConfig network;  // what the new IKE SA assigned
 };
 
+// The gateway redirects us (RFC 5685): connect to `gateway` from scratch (with REDIRECTED_FROM). Followed by
+// Closed{redirected} once this session is done (at once, or after deleting an established IKE SA).
+struct Redirected {
+    GatewayIdentity gateway;
+    std::string during;  // "IKE_SA_INIT", "IKE_AUTH" or "INFORMATIONAL" (an established IKE SA)
+};
+
 using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
-                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged, Reauthenticated>;
+                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged, Reauthenticated,
+                            Redirected>;
 using Actions = std::vector<Action>;
 
 // What `ikevpn status` shows about the IKE SA.

@@ -225,6 +225,11 @@ struct IkeSession::State {
     void absorb_predecessor(Actions& out, Actions in);
     // The successor is up: it becomes this session's State and the old one deletes its IKE SA.
     std::optional<TimePoint> reauth_deadline() const;
+    // --- redirects (RFC 5685; core/session_redirect.cpp): true when the message was a redirect ---
+    bool redirect_in_init(Actions& out, const msg::Message& m);
+    bool redirect_in_auth(Actions& out, const std::vector<msg::Payload>& inner);
+    bool redirect_in_informational(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& inner, TimePoint now);
+
     static void complete_reauth(std::unique_ptr<State>& self, Actions& out, TimePoint now);
 };
 

@@ -7,6 +7,7 @@
 #include "core/identity.hpp"
 #include "core/proposal.hpp"
 #include "core/reauth.hpp"
+#include "core/redirect.hpp"
 #include "core/sk_payload.hpp"
 
 namespace ikevpn::test {
@@ -97,6 +98,16 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
     reply.header = m.header;
     reply.header.flags = msg::flag_response;
     const auto* ke = msg::find<msg::KePayload>(m.payloads, msg::PayloadType::ke);
+    saw_redirect_supported = msg::find_notify(m.payloads, msg::NotifyType(core::notify_redirect_supported)) != nullptr;
+    const auto* from = msg::find_notify(m.payloads, msg::NotifyType(core::notify_redirected_from));
+    redirected_from = from ? from->data : Bytes{};
+    if (options_.redirect_init) {
+        const auto* ni = msg::find<msg::NoncePayload>(m.payloads, msg::PayloadType::nonce);
+        Bytes nonce = ni ? ni->data : Bytes{};
+        if (options_.redirect_wrong_nonce && !nonce.empty()) nonce[0] ^= 1;
+        reply.payloads.push_back(core::make_redirect(*options_.redirect_init, nonce));
+        return msg::encode(reply);
+    }
     if (options_.demand_cookie && !msg::find_notify(m.payloads, msg::NotifyType::cookie)) {
         reply.payloads.push_back(msg::make_notify(msg::NotifyType::cookie, text_bytes("cookie-value-123")));
         return msg::encode(reply);
@@ -177,6 +188,10 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
         {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
     };
     if (options_.key) add_own_auth(id_r, out);
+    if (options_.redirect_auth) {
+        out.push_back(core::make_redirect(*options_.redirect_auth));
+        return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
+    }
     add_network_payloads(*inner, out);
     if (options_.auth_lifetime) out.push_back(core::make_auth_lifetime(*options_.auth_lifetime));
     if (options_.mobike && msg::find_notify(*inner, msg::NotifyType::mobike_supported)) {
