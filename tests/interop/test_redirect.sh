@@ -9,7 +9,7 @@
 # covers them). Exit 0 pass, 1 fail, 77 skip.
 #
 #   client c-gw2 203.0.113.194/28 ── g2-cl 203.0.113.193/28  gw2 ns  g2-host 203.0.113.209/28 ── h-gw2 203.0.113.210/28 host
-#   pools: first gateway 203.0.113.0/26, second 203.0.113.64/26 (the host routes it via the second gateway)
+#   second gateway also 198.51.100.3/32 on lo; pools: first gateway 203.0.113.0/26, second 203.0.113.64/26 (the host routes it via the second gateway)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lab.sh
@@ -42,6 +42,9 @@ ip -n "$ns2" link set g2-host up
 ip -n "$LAB_NS_HOST" link set h-gw2 up
 ip -n "$LAB_NS_HOST" route add 203.0.113.64/26 via 203.0.113.209
 ip -n "$ns2" route add "$LAB_HOST_NET" via 203.0.113.210
+# kernel-libipsec routes the tunnel with a source address inside local_ts (198.51.100.0/24): the second
+# gateway needs one of its own there, as the first has 198.51.100.1 on its host link.
+ip -n "$ns2" addr add 198.51.100.3/32 dev lo
 ip netns exec "$ns2" sysctl -qw net.ipv4.ip_forward=1
 # As at the first gateway: only decrypted tunnel traffic is forwarded.
 ip netns exec "$ns2" nft -f - <<EOF
