@@ -120,6 +120,7 @@ private:
     std::optional<std::string> reconnect_reason_;  // a reauthentication changed the virtual IP: start over
     std::optional<core::Redirected> redirect_;
     std::optional<core::GatewayIdentity> redirected_from_;
+    bool stop_requested_ = false;  // disconnect or signal: a redirect or reconnect under way is not followed
     std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
 };
 
@@ -397,7 +398,12 @@ void Session::local_failure(std::string_view code, const std::string& message) {
     perform(ike_->close(Clock::now()));
 }
 
-void Session::finish(const core::Closed& closed) {
+void Session::finish(const core::Closed& ended) {
+    core::Closed closed = ended;
+    if (closed.code == core::CloseCode::redirected && stop_requested_) {  // the user's disconnect wins
+        redirect_.reset();
+        closed = {core::CloseCode::requested, "disconnected on request"};
+    }
     timer_.cancel();
     rekey_poll_.cancel();
     signals_.cancel();
@@ -419,7 +425,7 @@ void Session::finish(const core::Closed& closed) {
     }
     const bool moved = closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
                        !ike_->info().mobike;
-    if (moved || (reconnect_reason_ && closed.code == core::CloseCode::requested && !local_error_)) {
+    if (moved || (reconnect_reason_ && !stop_requested_ && closed.code == core::CloseCode::requested && !local_error_)) {
         const std::string why = moved ? closed.reason : *reconnect_reason_;
         reestablish_ = true;
         events_.progress(why + ": re-establishing the tunnel");
@@ -494,6 +500,7 @@ int Session::run() {
             io_, options_.socket_path, [this] { return status(); },
             [this] {
                 events_.progress("disconnect requested");
+                stop_requested_ = true;
                 perform(ike_->close(Clock::now()));
             },
             options_.control_group);
@@ -528,6 +535,7 @@ int Session::run() {
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
         events_.progress(std::string(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated") + ", disconnecting");
+        stop_requested_ = true;
         perform(ike_->close(Clock::now()));
         // A second signal while the Delete is in flight stops at once (cleanup still runs).
         signals_.async_wait([this](std::error_code ec2, int) {
