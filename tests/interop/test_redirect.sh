@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# shellcheck source-path=SCRIPTDIR disable=SC2119  # lab helpers take optional arguments
+# shellcheck source-path=SCRIPTDIR disable=SC2119,SC2016  # lab helpers take optional arguments; $vars in jq programs are jq's
 # RFC 5685 redirect of an established tunnel: `swanctl --redirect --ike lab --gateway 203.0.113.193` on the
 # strongSwan gateway sends an INFORMATIONAL with N(REDIRECT); ikevpn answers it, deletes its IKE SA there and
 # connects to the second gateway (its own namespace and charon, same PSK and identity gw.example.com) with
