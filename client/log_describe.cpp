@@ -106,6 +106,10 @@ std::string describe_action(const core::Action& action) {
                 return std::string("remove CHILD SA spi_in ").append(hex32(a.spi_in));
             } else if constexpr (std::is_same_v<T, core::IkeRekeyed>) {
                 return "IKE SA rekeyed: new SPIs " + a.spi_i + "/" + a.spi_r;
+            } else if constexpr (std::is_same_v<T, core::Redirected>) {
+                return "redirected to " + a.gateway.to_string() + " (" + a.during + ")";
+            } else if constexpr (std::is_same_v<T, core::Reauthenticated>) {
+                return "reauthenticated: new IKE SA " + a.spi_i + "/" + a.spi_r;
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 return std::string("closed: ") + core::error_code_name(a.code) + " (" + a.reason + ")";
             } else if constexpr (std::is_same_v<T, core::ArmTimer>) {

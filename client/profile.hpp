@@ -38,6 +38,9 @@ struct RekeySettings {
     // "jitter_seconds": rekey up to this much earlier, at random, so that client and gateway rarely rekey
     // at the same moment; less than every non-zero lifetime. Default: a tenth of the shortest lifetime.
     int jitter_seconds = 360;
+    // "reauth_seconds": 0 (only when the gateway asks, AUTH_LIFETIME) or 10..604800: build a new IKE SA
+    // (full IKE_SA_INIT + IKE_AUTH, make-before-break) this long after the last one, up to a tenth earlier.
+    int reauth_seconds = 0;
 };
 
 struct Profile {

@@ -25,6 +25,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
@@ -63,6 +64,11 @@ public:
     int run();
     // The tunnel ended because the network changed and the gateway has no MOBIKE: connect again.
     bool reestablish() const { return reestablish_; }
+    // RFC 5685: the gateway sent us elsewhere (core/session_redirect.cpp); run_connect() goes there.
+    const std::optional<core::Redirected>& redirect() const { return redirect_; }
+    void set_redirected_from(core::GatewayIdentity from) { redirected_from_ = std::move(from); }
+    const IpAddress& gateway() const { return gateway_; }
+    bool was_connected() const { return connected_; }
 
 private:
     IpAddress resolve_gateway();
@@ -83,6 +89,7 @@ private:
     core::Path current_path();
     void check_path(bool settled = false);
     void path_changed(const core::PathChanged& changed);
+    void reauthenticated(const core::Reauthenticated& r);
     asio::awaitable<void> run_path_monitor();
 
     const Profile& profile_;
@@ -112,6 +119,10 @@ private:
     }};
     std::deque<nlohmann::json> path_history_;  // the last switches, newest last
     bool reestablish_ = false;
+    std::optional<std::string> reconnect_reason_;  // a reauthentication changed the virtual IP: start over
+    std::optional<core::Redirected> redirect_;
+    std::optional<core::GatewayIdentity> redirected_from_;
+    bool stop_requested_ = false;  // disconnect or signal: a redirect or reconnect under way is not followed
     std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
     int pinned_ifindex_ = 0;  // the NAT-T socket's device binding (NetlinkMonitor::path_for), 0 = none
     std::optional<Clock::time_point> first_notice_;  // the netlink notification that began this move
@@ -179,12 +190,14 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.ike_lifetime = std::chrono::seconds(profile_.rekey.ike_seconds);
     c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
+    c.rekey.reauth_lifetime = std::chrono::seconds(profile_.rekey.reauth_seconds);
     c.mobike = profile_.mobike;
     c.reachable = [this](const IpAddress& address) {
         return !monitor_ || monitor_->source_for(address, platform::PolicyRouting{}.fwmark).has_value();
     };
     c.fragmentation = profile_.fragmentation;
     c.fragment_size = std::size_t(profile_.fragment_size);
+    c.redirected_from = redirected_from_;
     return c;
 }
 
@@ -217,6 +230,10 @@ nlohmann::json Session::status() const {
         return std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(at - Clock::now()).count());
     };
     if (info.rekey_at) ike["rekey_seconds"] = seconds_until(*info.rekey_at);
+    // Reauthentication (core/session_reauth.cpp): when the next starts; when the gateway's AUTH_LIFETIME ends.
+    if (info.reauth_at) ike["reauth_seconds"] = seconds_until(*info.reauth_at);
+    if (info.auth_expires_at) ike["auth_lifetime_seconds"] = seconds_until(*info.auth_expires_at);
+    ike["reauthenticating"] = info.reauthenticating;
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
     for (auto& child : j["child_sas"]) {
@@ -327,6 +344,12 @@ void Session::perform_one(core::Action& action) {
                               {"initiator", a.by_us ? "client" : "gateway"}});
             } else if constexpr (std::is_same_v<T, core::PathChanged>) {
                 path_changed(a);
+            } else if constexpr (std::is_same_v<T, core::Reauthenticated>) {
+                reauthenticated(a);
+            } else if constexpr (std::is_same_v<T, core::Redirected>) {
+                redirect_ = a;
+                events_.emit({{"event", "redirected"}, {"from", gateway_.to_string()},
+                              {"to", a.gateway.to_string()}, {"during", a.during}});
             } else if constexpr (std::is_same_v<T, core::Closed>) {
                 finish(a);
             }
@@ -416,7 +439,12 @@ void Session::local_failure(std::string_view code, const std::string& message) {
     perform(ike_->close(Clock::now()));
 }
 
-void Session::finish(const core::Closed& closed) {
+void Session::finish(const core::Closed& ended) {
+    core::Closed closed = ended;
+    if (closed.code == core::CloseCode::redirected && stop_requested_) {  // the user's disconnect wins
+        redirect_.reset();
+        closed = {core::CloseCode::requested, "disconnected on request"};
+    }
     timer_.cancel();
     rekey_poll_.cancel();
     signals_.cancel();
@@ -429,10 +457,21 @@ void Session::finish(const core::Closed& closed) {
         network_->teardown();
         for (const auto& problem : network_->teardown_errors()) events_.warning("cleanup: " + problem);
     }
-    if ((closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
-         !ike_->info().mobike) || (dead_data_path_ && !local_error_)) {
+    if (closed.code == core::CloseCode::redirected && redirect_ && !local_error_) {
+        // A new gateway: its own kill-switch exception and DNS come with the next Session.
+        if (host_) host_->release();
+        events_.progress(closed.reason);
+        control_.reset();
+        io_.stop();
+        return;
+    }
+    const bool moved = closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
+                       !ike_->info().mobike;
+    const bool dead = dead_data_path_ && !local_error_;
+    if (moved || dead ||
+        (reconnect_reason_ && !stop_requested_ && closed.code == core::CloseCode::requested && !local_error_)) {
+        const std::string why = moved ? closed.reason : dead ? "dead data path: " + *dead_data_path_ : *reconnect_reason_;
         reestablish_ = true;
-        const std::string why = dead_data_path_ ? "dead data path: " + *dead_data_path_ : closed.reason;
         events_.progress(why + ": re-establishing the tunnel");
         events_.emit({{"event", "reconnecting"}, {"reason", why}});
         control_.reset();
@@ -526,6 +565,7 @@ int Session::run() {
             io_, options_.socket_path, [this] { return status(); },
             [this] {
                 events_.progress("disconnect requested");
+                stop_requested_ = true;
                 perform(ike_->close(Clock::now()));
             },
             options_.control_group);
@@ -560,6 +600,7 @@ int Session::run() {
     signals_.async_wait([this](std::error_code ec, int signal) {
         if (ec) return;
         events_.progress(std::string(signal == SIGINT ? "interrupted" : signal == SIGHUP ? "hung up" : "terminated") + ", disconnecting");
+        stop_requested_ = true;
         perform(ike_->close(Clock::now()));
         // A second signal while the Delete is in flight stops at once (cleanup still runs).
         signals_.async_wait([this](std::error_code ec2, int) {
@@ -737,6 +778,29 @@ void Session::path_changed(const core::PathChanged& confirmed) {
     if (path_history_.size() > 8) path_history_.pop_front();
 }
 
+// A new IKE SA replaced the old one (core/session_reauth.cpp); its CHILD SA is installed already. With the
+// same virtual IPs nothing else changes. Other addresses would need the TUN, routes and DNS redone while
+// packets flow with the old source: a clean reconnect (delete, then connect again) is simpler and says so.
+void Session::reauthenticated(const core::Reauthenticated& r) {
+    const auto vip_text = [](const core::NetworkConfig& n) {
+        std::string t = n.virtual_ip ? n.virtual_ip->to_string() : "none";
+        if (n.virtual_ip6) t += " and " + n.virtual_ip6->to_string();
+        return t;
+    };
+    events_.emit({{"event", "reauthenticated"}, {"spi_i", r.spi_i}, {"spi_r", r.spi_r},
+                  {"initiator", r.gateway_asked ? "gateway" : "client"}, {"virtual_ip_changed", r.virtual_ip_changed},
+                  {"virtual_ip", r.network.virtual_ip ? nlohmann::json(r.network.virtual_ip->to_string()) : nullptr},
+                  {"virtual_ip6", r.network.virtual_ip6 ? nlohmann::json(r.network.virtual_ip6->to_string()) : nullptr}});
+    if (!r.virtual_ip_changed) return;
+    reconnect_reason_ = "the gateway assigned a different virtual IP on reauthentication (" + vip_text(r.network) +
+                        ", was " + vip_text(network_config_) + ")";
+    events_.warning(*reconnect_reason_ + ": reconnecting");
+    // After the actions of this event (the old IKE SA's Delete among them) are performed.
+    asio::post(io_, [this] {
+        if (ike_ && !ike_->closed()) perform(ike_->close(Clock::now()));
+    });
+}
+
 // Netlink notifications come in bursts (a link going down drops its addresses and routes one message at a
 // time). The kernel has changed its tables before it notifies, so the first message is checked at once —
 // waiting for the burst to end cost every handover 10 ms — and the burst's end once more (a path that is
@@ -762,10 +826,28 @@ asio::awaitable<void> Session::run_path_monitor() {
 
 int run_connect(const Profile& profile, const ConnectOptions& options, EventSink& events) {
     // A gateway without MOBIKE cannot follow a network change: a new IKE SA from the new path is the fallback.
+    // A redirect (RFC 5685) starts over at the gateway it names, with REDIRECTED_FROM; more than
+    // max_redirects in a row without a tunnel coming up in between is a loop.
+    Profile current = profile;
+    std::optional<core::GatewayIdentity> from;
+    core::RedirectChain chain;  // more than 5 in a row is a loop
     for (;;) {
-        Session session(profile, options, events);
+        Session session(current, options, events);
+        if (from) session.set_redirected_from(*from);
         const int status = session.run();
+        if (const auto& redirect = session.redirect(); redirect && status != 0) {
+            if (auto loop = chain.follow(session.gateway().to_string(), redirect->gateway.to_string(),
+                                         session.was_connected())) {
+                events.error("REDIRECT_LOOP", *loop);
+                events.emit({{"event", "disconnected"}, {"reason", *loop}});
+                return 1;
+            }
+            from = core::GatewayIdentity{session.gateway()};
+            current.gateway = redirect->gateway.to_string();
+            continue;
+        }
         if (!session.reestablish()) return status;
+        from.reset();
     }
 }
 

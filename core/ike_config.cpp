@@ -17,13 +17,20 @@ void build_config_request(const SessionConfig& config, std::vector<msg::Payload>
     const TunnelFamilies families = tunnel_families(config);
     msg::CpPayload cp;
     cp.cfg_type = msg::CfgType::request;
-    // Empty values ask the gateway to choose (RFC 7296 §3.15.1).
+    // Empty values ask the gateway to choose (RFC 7296 §3.15.1); a reauthentication asks for the
+    // addresses the tunnel already has (4 octets; 16 + a prefix length octet for IPv6).
+    const auto value = [](const std::optional<IpAddress>& a, bool v6) {
+        if (!a) return Bytes{};
+        Bytes b(a->bytes().begin(), a->bytes().end());
+        if (v6) b.push_back(128);
+        return b;
+    };
     if (families.v4) {
-        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), {}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), value(config.requested_virtual_ip, false)});
         cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_dns), {}});
     }
     if (families.v6) {
-        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_address), {}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_address), value(config.requested_virtual_ip6, true)});
         cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip6_dns), {}});
     }
     // RFC 8598 §4: an empty INTERNAL_DNS_DOMAIN says we support split DNS and would like its domains.

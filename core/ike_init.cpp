@@ -5,6 +5,7 @@
 #include "core/ike_transforms.hpp"
 #include "core/message/rules.hpp"
 #include "core/proposal.hpp"
+#include "core/redirect.hpp"
 
 #include <algorithm>
 
@@ -58,6 +59,8 @@ Bytes IkeInitTask::build_request(IkeSa& sa) {
     if (uses_signatures(config_)) payloads.push_back(build_signature_hash_algorithms());
     // RFC 7383 §2.3: announced in IKE_SA_INIT; fragments are used only when both ends announce it.
     if (config_.fragmentation) payloads.push_back(msg::make_notify(msg::NotifyType::fragmentation_supported));
+    // RFC 5685 §4: we follow redirects; after one, REDIRECTED_FROM names the gateway that sent us.
+    payloads.push_back(config_.redirected_from ? make_redirected_from(*config_.redirected_from) : make_redirect_supported());
 
     msg::Message m;
     m.header = sa.header(msg::ExchangeType::ike_sa_init, false, 0);

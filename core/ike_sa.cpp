@@ -132,6 +132,8 @@ const char* error_code_name(CloseCode code) {
     case CloseCode::cert_invalid: return "CERT_INVALID";
     case CloseCode::id_mismatch: return "ID_MISMATCH";
     case CloseCode::path_lost: return "PATH_LOST";
+    case CloseCode::reauth_failed: return "REAUTH_FAILED";
+    case CloseCode::redirected: return "REDIRECTED";
     }
     return "PROTOCOL_ERROR";
 }

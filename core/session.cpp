@@ -63,6 +63,7 @@ void IkeSession::State::start_auth(Actions& out, TimePoint now) {
 }
 
 void IkeSession::State::on_init_response(Actions& out, const msg::Message& m, ByteView raw, TimePoint now) {
+    if (redirect_in_init(out, m)) return;  // RFC 5685 §4.1 (core/session_redirect.cpp)
     auto result = init.process_response(sa, m, raw);
     if (auto* failure = std::get_if<Failure>(&result)) return finish(out, std::move(*failure));
     pending.reset();
@@ -101,6 +102,7 @@ std::vector<IpPrefix> IkeSession::State::without_unaddressed_families(std::vecto
 void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Payload>& outer, const std::vector<msg::Payload>& inner,
                                          TimePoint now) {
     pending.reset();
+    if (redirect_in_auth(out, inner)) return;  // RFC 5685 §6: no CHILD SA in it (core/session_redirect.cpp)
     if (auto broken = msg::check_rules(msg::ExchangeType::ike_auth, true, outer, inner))
         return finish(out, {CloseCode::protocol_error, "malformed IKE_AUTH response: " + *broken});
     if (eap && !eap->awaiting_final()) return on_eap_response(out, inner, now);
@@ -137,6 +139,8 @@ void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Pa
     installed = {child};
     schedule_child_rekey(now);
     schedule_ike_rekey(now);
+    note_auth_lifetime(out, inner, now);  // RFC 4478; core/session_reauth.cpp
+    schedule_reauth(now);
     out.push_back(InstallChildSa{child});
     out.push_back(ApplyNetworkConfig{network});
 }
@@ -272,7 +276,9 @@ void IkeSession::State::on_peer_request(Actions& out, const msg::Message& m, Byt
         return finish(out, {CloseCode::gateway_deleted, "the gateway deleted the IKE SA"});
     }
     if (!deletes.esp_spis.empty()) return on_child_deletes(out, id, deletes.esp_spis, now);
+    if (redirect_in_informational(out, id, *inner, now)) return;  // RFC 5685 §5
     std::vector<msg::Payload> response;  // liveness check (RFC 7296 §1.4) or a notification
+    note_auth_lifetime(out, *inner, now);  // AUTH_LIFETIME in an INFORMATIONAL (RFC 4478 §3)
     mobike.answer_peer_request(*inner, response);
     respond(out, id, m.header.exchange, response);
 }
@@ -300,6 +306,12 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     auto decoded = msg::decode(datagram);
     if (!decoded) return out;  // malformed: dropped (RFC 7296 §2.21.1), retransmission continues
     const auto& m = decoded.value();
+    // Reauthentication: the new IKE SA being built, or the old one being deleted (core/session_reauth.cpp).
+    if (s_->to_satellite(out, m, datagram, now)) {
+        State::complete_reauth(s_, out, now);
+        s_->settle(out, now);
+        return out;
+    }
     if (s_->old_sa && s_->old_sa->matches(m.header) && s_->old_sa->from_peer(m.header)) {
         if (!m.header.is_response()) s_->on_old_sa_request(out, m, datagram);
         else s_->on_old_sa_response(m, datagram);
@@ -330,12 +342,14 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now, const Path& ar
 
 Actions IkeSession::on_path(std::optional<Path> path, TimePoint now) {
     Actions out;
+    if (s_->successor) s_->absorb_successor(out, s_->successor->on_path(path, now), now);
     s_->on_path(out, std::move(path), now);
     return out;
 }
 
 Actions IkeSession::on_timer(TimePoint now) {
     Actions out;
+    s_->satellite_timers(out, now);  // reauthentication (core/session_reauth.cpp)
     if (s_->phase == Phase::established && s_->no_path_since) {
         // Without a path nothing is retransmitted and nothing counts against the budget (core/mobike.hpp).
         if (now < *s_->no_path_since + s_->config.no_path_limit) {
@@ -381,6 +395,7 @@ Actions IkeSession::on_timer(TimePoint now) {
 
 Actions IkeSession::close(TimePoint now) {
     Actions out;
+    s_->successor.reset();  // a reauthentication under way is abandoned
     switch (s_->phase) {
     case Phase::established:
         s_->delete_then_close(out, {CloseCode::requested, "disconnected on request"}, now);
@@ -436,6 +451,9 @@ IkeSaInfo IkeSession::info() const {
     i.path = s_->path;
     i.gateway_addresses = s_->mobike.gateway_addresses();
     i.fragmentation = s_->fragment_info();
+    i.reauth_at = s_->reauth_at;
+    i.auth_expires_at = s_->auth_expires_at;
+    i.reauthenticating = s_->successor != nullptr;
     return i;
 }
 

@@ -7,6 +7,7 @@
 #include "core/crypto/secure_bytes.hpp"
 #include "core/ip_address.hpp"
 #include "core/message/message.hpp"
+#include "core/redirect.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -37,6 +38,9 @@ struct RekeyPolicy {
     Duration child_lifetime{};  // rekey each CHILD SA this long after it was created
     Duration jitter{};          // rekey up to this much earlier, at random, so both ends rarely collide
     Duration retry = std::chrono::seconds(10);  // after TEMPORARY_FAILURE (RFC 7296 §2.25), plus jitter
+    // Reauthenticate (RFC 7296 §2.8.3: a new IKE SA, make-before-break) this long after IKE_AUTH; zero =
+    // only when the gateway asks with AUTH_LIFETIME (RFC 4478). core/session_reauth.cpp.
+    Duration reauth_lifetime{};
 };
 
 struct SessionConfig {
@@ -80,6 +84,12 @@ struct SessionConfig {
     // are reassembled either way once it was negotiated.
     bool fragmentation = true;
     std::size_t fragment_size = 1280;
+    // Reauthentication: the virtual IPs the current IKE SA has, asked for again in the CP request so the
+    // gateway can hand out the same ones (RFC 7296 §3.15.1 lets a request carry a value).
+    std::optional<IpAddress> requested_virtual_ip, requested_virtual_ip6;
+    // RFC 5685: after a redirect, the gateway that sent us here (REDIRECTED_FROM in IKE_SA_INIT instead of
+    // REDIRECT_SUPPORTED). core/session_redirect.cpp.
+    std::optional<GatewayIdentity> redirected_from;
 };
 
 // Reasons a session ends; the strings (error_code_name) are the `code` of the `error` event.
@@ -89,6 +99,8 @@ enum class CloseCode {
     cert_invalid,  // the gateway's certificate is missing, malformed, untrusted, expired or unfit for signing
     id_mismatch,   // the gateway's IDr is not remote_id, or its certificate does not hold that identity
     path_lost,  // no usable path to the gateway (long enough), or it moved and MOBIKE is not available
+    reauth_failed,  // the gateway's AUTH_LIFETIME ran out before a reauthentication succeeded
+    redirected,     // the gateway sent us to another one (RFC 5685); a Redirected action came before
 };
 const char* error_code_name(CloseCode code);
 
@@ -152,8 +164,26 @@ struct PathChanged {
     bool nat_local = false;  // a NAT between us and the gateway on the new path (from its NAT_DETECTION_*)
 };
 
+// A new IKE SA (and CHILD SA) replaced the current one after a reauthentication (core/session_reauth.cpp);
+// its CHILD SA was installed just before (InstallChildSa), the old IKE SA is being deleted.
+struct Reauthenticated {
+    std::string spi_i, spi_r;  // of the new IKE SA, hex
+    bool gateway_asked = false;  // AUTH_LIFETIME (else the profile's rekey.reauth_seconds)
+    // The gateway assigned other virtual IPs than before: the tunnel's addresses no longer fit.
+    bool virtual_ip_changed = false;
+    NetworkConfig network;  // what the new IKE SA assigned
+};
+
+// The gateway redirects us (RFC 5685): connect to `gateway` from scratch (with REDIRECTED_FROM). Followed by
+// Closed{redirected} once this session is done (at once, or after deleting an established IKE SA).
+struct Redirected {
+    GatewayIdentity gateway;
+    std::string during;  // "IKE_SA_INIT", "IKE_AUTH" or "INFORMATIONAL" (an established IKE SA)
+};
+
 using Action = std::variant<SendDatagram, ArmTimer, CancelTimer, Progress, InstallChildSa,
-                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged>;
+                            ApplyNetworkConfig, RemoveChildSa, Closed, IkeRekeyed, PathChanged, Reauthenticated,
+                            Redirected>;
 using Actions = std::vector<Action>;
 
 // What `ikevpn status` shows about the IKE SA.
@@ -177,6 +207,9 @@ struct IkeSaInfo {
         std::uint64_t fragments_received = 0, messages_reassembled = 0, fragments_dropped = 0;
     };
     Fragmentation fragmentation;
+    // Reauthentication: when the next one starts, and when the gateway's AUTH_LIFETIME ends (if it sent one).
+    std::optional<TimePoint> reauth_at, auth_expires_at;
+    bool reauthenticating = false;  // a new IKE SA is being built beside this one
 };
 
 class IkeSession {

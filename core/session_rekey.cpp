@@ -202,6 +202,7 @@ std::optional<TimePoint> IkeSession::State::next_deadline() const {
         consider(child_rekey_at);
         consider(ike_rekey_at);
     }
+    consider(reauth_deadline());  // core/session_reauth.cpp
     return at;
 }
 

@@ -120,6 +120,15 @@ struct IkeSession::State {
     std::optional<std::vector<msg::Payload>> reassembled;  // inner payloads of the datagram being handled
     std::uint64_t messages_fragmented = 0, fragments_sent = 0;
     std::optional<EapAuthTask> eap;  // IKE_AUTH with EAP (session_eap.cpp)
+    // Reauthentication (core/session_reauth.cpp): a whole second IkeSession builds the new IKE SA
+    // (`successor`); once it is up the two swap their State, and the old one (`predecessor`) deletes its IKE
+    // SA. Both run on this session's events and timer.
+    std::unique_ptr<IkeSession> successor, predecessor;
+    std::optional<TimePoint> reauth_at, auth_expires_at;
+    bool reauth_gateway_asked = false;  // the reauthentication under way answers AUTH_LIFETIME
+    std::string reauth_failure;         // why the last attempt failed
+    std::optional<ChildSaKeys> successor_child;     // the successor is up: its CHILD SA
+    std::optional<NetworkConfig> successor_network;  // and its addresses
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
                       unsigned retransmits, std::optional<Path> on_path = std::nullopt);
@@ -232,6 +241,29 @@ struct IkeSession::State {
     std::vector<IpAddress> probe_candidates() const;
     void probe_gateway_addresses(Actions& out, PendingRequest& p);
     void follow_gateway_address(Actions& out, TimePoint now);
+    // --- reauthentication (core/session_reauth.cpp) ---
+
+    // AUTH_LIFETIME in the IKE_AUTH response or a gateway's INFORMATIONAL: reauthenticate before it ends.
+    void note_auth_lifetime(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
+    // Once established: the profile's reauth_lifetime, if set and AUTH_LIFETIME did not decide already.
+    void schedule_reauth(TimePoint now);
+    void start_reauth(Actions& out, TimePoint now);
+    void reauth_failed(Actions& out, std::string why, TimePoint now);
+    // Messages for the successor's or predecessor's IKE SA go there; true when `m` was one of those.
+    bool to_satellite(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
+    // Timer expiry: the satellites' own deadlines, the start of a reauthentication, AUTH_LIFETIME's end.
+    void satellite_timers(Actions& out, TimePoint now);
+    // The satellites' actions, translated: datagrams and progress go out, timers become ours.
+    void absorb_successor(Actions& out, Actions in, TimePoint now);
+    void absorb_predecessor(Actions& out, Actions in);
+    // The successor is up: it becomes this session's State and the old one deletes its IKE SA.
+    std::optional<TimePoint> reauth_deadline() const;
+    // --- redirects (RFC 5685; core/session_redirect.cpp): true when the message was a redirect ---
+    bool redirect_in_init(Actions& out, const msg::Message& m);
+    bool redirect_in_auth(Actions& out, const std::vector<msg::Payload>& inner);
+    bool redirect_in_informational(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& inner, TimePoint now);
+
+    static void complete_reauth(std::unique_ptr<State>& self, Actions& out, TimePoint now);
 };
 
 }  // namespace ikevpn::core

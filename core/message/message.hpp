@@ -81,6 +81,7 @@ enum class NotifyType : std::uint16_t {
     // MOBIKE (RFC 4555 §4.2)
     additional_ip4_address = 16397, additional_ip6_address = 16398, no_additional_addresses = 16399,
     update_sa_addresses = 16400, cookie2 = 16401, no_nats_allowed = 16402,
+    auth_lifetime = 16403,  // RFC 4478 §3
 };
 // Types below 16384 report errors (RFC 7296 §3.10.1).
 inline bool is_error_notify(std::uint16_t type) { return type < 16384; }

@@ -6,6 +6,8 @@
 #include "core/crypto/nat_detection.hpp"
 #include "core/identity.hpp"
 #include "core/proposal.hpp"
+#include "core/reauth.hpp"
+#include "core/redirect.hpp"
 #include "core/sk_payload.hpp"
 
 namespace ikevpn::test {
@@ -96,6 +98,16 @@ Bytes TestResponder::handle_init(const msg::Message& m, ByteView raw) {
     reply.header = m.header;
     reply.header.flags = msg::flag_response;
     const auto* ke = msg::find<msg::KePayload>(m.payloads, msg::PayloadType::ke);
+    saw_redirect_supported = msg::find_notify(m.payloads, msg::NotifyType(core::notify_redirect_supported)) != nullptr;
+    const auto* from = msg::find_notify(m.payloads, msg::NotifyType(core::notify_redirected_from));
+    redirected_from = from ? from->data : Bytes{};
+    if (options_.redirect_init) {
+        const auto* ni = msg::find<msg::NoncePayload>(m.payloads, msg::PayloadType::nonce);
+        Bytes nonce = ni ? ni->data : Bytes{};
+        if (options_.redirect_wrong_nonce && !nonce.empty()) nonce[0] ^= 1;
+        reply.payloads.push_back(core::make_redirect(*options_.redirect_init, nonce));
+        return msg::encode(reply);
+    }
     if (options_.demand_cookie && !msg::find_notify(m.payloads, msg::NotifyType::cookie)) {
         reply.payloads.push_back(msg::make_notify(msg::NotifyType::cookie, text_bytes("cookie-value-123")));
         return msg::encode(reply);
@@ -177,6 +189,10 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
         {msg::PayloadType::auth, false, msg::AuthPayload{msg::AuthMethod::shared_key_mic, own_auth}},
     };
     if (options_.key) add_own_auth(id_r, out);
+    if (options_.redirect_auth) {
+        out.push_back(core::make_redirect(*options_.redirect_auth));
+        return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
+    }
     add_child_payloads(*inner, out);
     return protect(msg::ExchangeType::ike_auth, true, m.header.message_id, out);
 }
@@ -195,6 +211,7 @@ void TestResponder::add_child_payloads(const std::vector<msg::Payload>& request,
                                                2 * crypto::aead_key_material_size(crypto::EncrId::aes_gcm_16, key_bits));
 
     add_network_payloads(request, out);
+    if (options_.auth_lifetime) out.push_back(core::make_auth_lifetime(*options_.auth_lifetime));
     if (options_.mobike && msg::find_notify(request, msg::NotifyType::mobike_supported)) {
         out.push_back(msg::make_notify(msg::NotifyType::mobike_supported));
         for (const auto& text : options_.additional_addresses) {
@@ -221,9 +238,9 @@ void TestResponder::add_network_payloads(const std::vector<msg::Payload>& reques
     msg::CpPayload cp{msg::CfgType::reply, {}};
     std::vector<msg::TrafficSelector> ts_i, ts_r;
     if (give_ip4) {
-        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), {203, 0, 113, 7}});
+        cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_address), options_.virtual_ip});
         cp.attributes.push_back({std::uint16_t(msg::CfgAttr::internal_ip4_dns), {198, 51, 100, 53}});
-        ts_i.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, {203, 0, 113, 7}, {203, 0, 113, 7}});
+        ts_i.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, options_.virtual_ip, options_.virtual_ip});
         ts_r.push_back({msg::TsType::ipv4_addr_range, 0, 0, 65535, {198, 51, 100, 0}, {198, 51, 100, 255}});
     }
     if (give_ip6) {

@@ -65,6 +65,13 @@ struct ResponderOptions {
     bool eap_wrong_authenticator = false;  // MS-CHAPv2 Success with a wrong Authenticator Response
     bool eap_corrupt_final_auth = false;   // a wrong AUTH in the final response
     bool eap_refuse_final = false;         // AUTHENTICATION_FAILED instead of the final response
+    // Reauthentication (RFC 4478): AUTH_LIFETIME in the IKE_AUTH response; the IPv4 address assigned.
+    std::optional<std::uint32_t> auth_lifetime;
+    Bytes virtual_ip{203, 0, 113, 7};
+    // RFC 5685: answer IKE_SA_INIT with N(REDIRECT) alone (Nonce Data = Ni, or a wrong one), or IKE_AUTH with
+    // IDr, AUTH and N(REDIRECT) and no CHILD SA.
+    std::optional<core::GatewayIdentity> redirect_init, redirect_auth;
+    bool redirect_wrong_nonce = false;
 };
 
 class TestResponder {
@@ -122,6 +129,8 @@ public:
     std::vector<std::uint16_t> initiator_hashes;  // SIGNATURE_HASH_ALGORITHMS of the IKE_SA_INIT request
     std::uint8_t initiator_auth_method = 0;
     std::uint8_t own_auth_method = 0;  // of the AUTH this responder sent
+    bool saw_redirect_supported = false;  // in the last IKE_SA_INIT request
+    Bytes redirected_from;                // REDIRECTED_FROM data of the last IKE_SA_INIT request
     Bytes nat_destination_hash;            // NAT_DETECTION_DESTINATION_IP of the last IKE_SA_INIT request
     // MOBIKE: the source and the own address and port of the next request, as the gateway sees them (a NAT
     // may change the source); and the source of the last UPDATE_SA_ADDRESSES it accepted.

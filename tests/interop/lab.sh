@@ -319,9 +319,9 @@ lab_charon_log_tail() {
 lab_gateway_usage() {
     cat >&2 <<'EOF'
 lab_start_gateway [--psk SECRET] [--ike PROPOSALS] [--esp PROPOSALS] [--pool CIDR] [--dns IP]
-                  [--id ID] [--mobike yes|no] [--child-rekey SECONDS] [--ike-rekey SECONDS]
+                  [--id ID] [--mobike yes|no] [--child-rekey SECONDS] [--ike-rekey SECONDS] [--reauth SECONDS]
                   [--cert PEM --key PEM] [--ca PEM] [--remote-auth psk|pubkey]
-(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE LAB_GW_CHILD_REKEY LAB_GW_IKE_REKEY before calling)
+(or set LAB_PSK LAB_GW_IKE LAB_GW_ESP LAB_POOL LAB_DNS LAB_GW_ID LAB_GW_MOBIKE LAB_GW_CHILD_REKEY LAB_GW_IKE_REKEY LAB_GW_REAUTH before calling)
 Certificates (opt-in; default is PSK both ways): --cert/--key make the gateway authenticate with that
 certificate and key; --ca is the CA that client certificates must chain to; --remote-auth pubkey makes the
 gateway require a client certificate instead of the PSK.
@@ -339,6 +339,7 @@ lab_start_gateway() {
     local mobike="${LAB_GW_MOBIKE:-yes}"
     local child_rekey="${LAB_GW_CHILD_REKEY:-}"
     local ike_rekey="${LAB_GW_IKE_REKEY:-}"
+    local reauth="${LAB_GW_REAUTH:-}"
     local gw_cert="" gw_key="" gw_ca="" remote_auth=psk
     while (($# > 0)); do
         case $1 in
@@ -351,6 +352,7 @@ lab_start_gateway() {
             --mobike) mobike=$2 ;;
             --child-rekey) child_rekey=$2 ;;
             --ike-rekey) ike_rekey=$2 ;;
+            --reauth) reauth=$2 ;;
             --cert) gw_cert=$2 ;;
             --key) gw_key=$2 ;;
             --ca) gw_ca=$2 ;;
@@ -360,7 +362,8 @@ lab_start_gateway() {
         shift 2
     done
     [[ -n $LAB_DIR ]] || { lab_log "lab_up first"; return 1; }
-    LAB_GATEWAY_DIR="$LAB_DIR/gw"
+    # LAB_GW_DIR_NAME (opt-in, with LAB_NS_GATEWAY): a second gateway in its own directory and namespace.
+    LAB_GATEWAY_DIR="$LAB_DIR/${LAB_GW_DIR_NAME:-gw}"
     lab_write_charon_dir "$LAB_GATEWAY_DIR"
     local dns_line=""
     [[ -z $dns ]] || dns_line="dns = $dns"
@@ -391,6 +394,11 @@ lab_start_gateway() {
     # Likewise for the IKE SA (rekeyed, not reauthenticated; hard limit rekey_time + over_time).
     [[ -z $ike_rekey ]] || ike_rekey_line="rekey_time = ${ike_rekey}s
         over_time = $((ike_rekey * 2))s
+        rand_time = 0s"
+    # Reauthentication: as responder charon sends AUTH_LIFETIME (RFC 4478) with the time left and, with a
+    # virtual IP, waits for the client to reauthenticate; over_time later it deletes the IKE SA.
+    [[ -z $reauth ]] || ike_rekey_line="reauth_time = ${reauth}s
+        over_time = ${reauth}s
         rand_time = 0s"
     # Certificate authentication: swanctl loads x509/ (own certificates), private/ (keys of any type) and
     # x509ca/ (trust anchors) from the private swanctl directory.

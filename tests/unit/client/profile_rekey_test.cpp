@@ -78,3 +78,13 @@ TEST_CASE("bad rekey values are errors that name the key") {
     CHECK(error_of({{"lifetime", 60}}) == "demo.json: unknown key 'rekey.lifetime'");
     CHECK(error_of(json::array()) == "demo.json: key 'rekey': expected an object, got an array");
 }
+
+TEST_CASE("rekey.reauth_seconds: off by default, 0 or 10..604800, no part in the default jitter") {
+    CHECK(load_with(nullptr).rekey.reauth_seconds == 0);
+    const Profile p = load_with({{"reauth_seconds", 20}});
+    CHECK(p.rekey.reauth_seconds == 20);
+    CHECK(p.rekey.jitter_seconds == 360);  // still a tenth of the shortest rekey lifetime
+    CHECK(error_of({{"reauth_seconds", 9}}) ==
+          "demo.json: key 'rekey.reauth_seconds': expected 0 (never) or 10 to 604800 seconds, got 9");
+    CHECK(error_of({{"reauth_seconds", true}}).find("key 'rekey.reauth_seconds'") != std::string::npos);
+}
