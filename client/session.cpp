@@ -749,6 +749,10 @@ void Session::adopt_probe(const core::PathChanged& changed) {
 }
 
 void Session::path_changed(const core::PathChanged& confirmed) {
+    // A new path is a new situation for the dead-data-path watch: its next verdict starts over with a rekey.
+    // (A move can complete between two of its samples, unseen as "roaming"; a CHILD SA the gateway made just
+    // before it processed the move can still carry its old address, and a rekey, not a reconnect, fixes that.)
+    liveness_ = EspLiveness(std::chrono::seconds(profile_.data_path_timeout));
     if (probe_.active() && !probe_confirmed_ && confirmed.new_path.local == probe_.path().local)
         return adopt_probe(confirmed);
     core::PathChanged changed = confirmed;
