@@ -1,7 +1,7 @@
 // Profile keys of IKE fragmentation (RFC 7383): "fragmentation" and "fragment_size".
 #include "client/profile.hpp"
 
-#include "temp_dir.hpp"
+#include "minimal_profile.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -9,34 +9,13 @@
 #include <string>
 #include <vector>
 
-using ikevpn::client::load_profile;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
-using ikevpn::test::TempDir;
 using nlohmann::json;
 
 namespace {
 
-// Loads a PSK profile with `extra` merged in; throws ProfileError like load_profile.
-Profile load_with(const json& extra) {
-    TempDir dir;
-    dir.write("demo.psk", "secret\n");
-    json doc = {{"gateway", "192.0.2.1"}, {"local_id", "alice@example.com"},
-                {"auth", {{"method", "psk"}, {"psk_file", "demo.psk"}}}};
-    doc.merge_patch(extra);
-    const auto file = dir.write("demo.json", doc.dump(2));
-    std::vector<std::string> warnings;
-    return load_profile(file, warnings);
-}
-
-std::string error_with(const json& extra) {
-    try {
-        load_with(extra);
-    } catch (const ProfileError& e) {
-        return e.what();
-    }
-    return "";
-}
+Profile load_with(const json& extra) { return ikevpn::test::load_minimal_profile("", extra); }
+std::string error_with(const json& extra) { return ikevpn::test::minimal_profile_error("", extra); }
 
 }  // namespace
 

@@ -1,7 +1,7 @@
 // The profile's "data_path_timeout" (client/profile.hpp; the watch is client/esp_liveness.hpp).
 #include "client/profile.hpp"
 
-#include "temp_dir.hpp"
+#include "minimal_profile.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -9,38 +9,15 @@
 #include <string>
 #include <vector>
 
-using ikevpn::client::load_profile;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
-using ikevpn::test::TempDir;
 using nlohmann::json;
 
 namespace {
 
-// A minimal profile with `value` as "data_path_timeout" (none if null); the profile, or the error message
-// after the directory in `error`.
 Profile load_with(const json& value, std::string* error = nullptr) {
-    TempDir dir;
-    dir.write("demo.psk", "secret\n");
-    json doc = {{"gateway", "192.0.2.1"}, {"local_id", "alice@example.com"},
-                {"auth", {{"method", "psk"}, {"psk_file", "demo.psk"}}}};
-    if (!value.is_null()) doc["data_path_timeout"] = value;
-    const auto file = dir.write("demo.json", doc.dump(2));
-    std::vector<std::string> warnings;
-    try {
-        return load_profile(file, warnings);
-    } catch (const ProfileError& e) {
-        if (!error) throw;
-        *error = std::string(e.what()).substr((dir.path() / "").string().size());
-        return {};
-    }
+    return ikevpn::test::load_minimal_profile("data_path_timeout", value, error);
 }
-
-std::string error_of(const json& value) {
-    std::string error;
-    load_with(value, &error);
-    return error;
-}
+std::string error_of(const json& value) { return ikevpn::test::minimal_profile_error("data_path_timeout", value); }
 
 }  // namespace
 

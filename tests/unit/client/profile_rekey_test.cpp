@@ -1,7 +1,7 @@
 // The profile's "rekey" object (client/profile.hpp RekeySettings): defaults, ranges, errors naming the key.
 #include "client/profile.hpp"
 
-#include "temp_dir.hpp"
+#include "minimal_profile.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -9,38 +9,15 @@
 #include <string>
 #include <vector>
 
-using ikevpn::client::load_profile;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
-using ikevpn::test::TempDir;
 using nlohmann::json;
 
 namespace {
 
-// Loads a minimal profile with `rekey` as its "rekey" value (none if null); returns the profile or, in
-// `error`, the message after the directory.
-Profile load_with(const json& rekey, std::string* error = nullptr) {
-    TempDir dir;
-    dir.write("demo.psk", "secret\n");
-    json doc = {{"gateway", "192.0.2.1"}, {"local_id", "alice@example.com"},
-                {"auth", {{"method", "psk"}, {"psk_file", "demo.psk"}}}};
-    if (!rekey.is_null()) doc["rekey"] = rekey;
-    const auto file = dir.write("demo.json", doc.dump(2));
-    std::vector<std::string> warnings;
-    try {
-        return load_profile(file, warnings);
-    } catch (const ProfileError& e) {
-        if (!error) throw;
-        *error = std::string(e.what()).substr((dir.path() / "").string().size());
-        return {};
-    }
+Profile load_with(const json& value, std::string* error = nullptr) {
+    return ikevpn::test::load_minimal_profile("rekey", value, error);
 }
-
-std::string error_of(const json& rekey) {
-    std::string error;
-    load_with(rekey, &error);
-    return error;
-}
+std::string error_of(const json& value) { return ikevpn::test::minimal_profile_error("rekey", value); }
 
 }  // namespace
 

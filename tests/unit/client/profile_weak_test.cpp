@@ -2,7 +2,7 @@
 // the algorithm and the key; accepted with it; unknown names and wrong types are errors naming the key.
 #include "client/profile.hpp"
 
-#include "temp_dir.hpp"
+#include "minimal_profile.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -10,38 +10,15 @@
 #include <string>
 #include <vector>
 
-using ikevpn::client::load_profile;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
-using ikevpn::test::TempDir;
 using nlohmann::json;
 
 namespace {
 
-// Loads a minimal profile with `patch` merged in; returns the profile or, in `error`, the message after
-// the directory.
-Profile load_with(const json& patch, std::string* error = nullptr) {
-    TempDir dir;
-    dir.write("demo.psk", "secret\n");
-    json doc = {{"gateway", "192.0.2.1"}, {"local_id", "alice@example.com"},
-                {"auth", {{"method", "psk"}, {"psk_file", "demo.psk"}}}};
-    doc.merge_patch(patch);
-    const auto file = dir.write("demo.json", doc.dump(2));
-    std::vector<std::string> warnings;
-    try {
-        return load_profile(file, warnings);
-    } catch (const ProfileError& e) {
-        if (!error) throw;
-        *error = std::string(e.what()).substr((dir.path() / "").string().size());
-        return {};
-    }
+Profile load_with(const json& value, std::string* error = nullptr) {
+    return ikevpn::test::load_minimal_profile("", value, error);
 }
-
-std::string error_of(const json& patch) {
-    std::string error;
-    load_with(patch, &error);
-    return error;
-}
+std::string error_of(const json& value) { return ikevpn::test::minimal_profile_error("", value); }
 
 }  // namespace
 
