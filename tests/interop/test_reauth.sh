@@ -54,6 +54,9 @@ check "each reauthentication answered the gateway's AUTH_LIFETIME" asked_by_gate
 same_vip() { jq -e -s --arg vip "$first_vip" 'all(.virtual_ip == $vip and .virtual_ip_changed == false)' <<<"$reauths" >/dev/null; }
 check "the gateway handed out the same virtual IP $first_vip each time" same_vip
 no_ping_lost() { grep -q ' 0% packet loss' "$ping_out"; }
+# Where a lost echo went, if one did: the data path's drop counters and late deliveries.
+echo "INFO: data path: $(ikevpn_ctl status --json | jq -c '{early: .data_path.early_packets_delivered,
+    drops: [.child_sas[].drops | with_entries(select(.value > 0))]}' 2>/dev/null)"
 check "no echo request was lost across the reauthentications" no_ping_lost
 no_initial_contact() { ! grep -q 'parsed IKE_AUTH request.*N(INIT_CONTACT)' "$LAB_GATEWAY_DIR/charon.log"; }
 check "no IKE_AUTH carried INITIAL_CONTACT" no_initial_contact
