@@ -3,6 +3,7 @@
 // nor a timer, and delivers the gateway's replies after the whole action list, as a network would. What a
 // test does with each outgoing datagram (count it, drop it, hold it) is its `on_send` hook.
 #pragma once
+#include "core/proposal.hpp"
 #include "core/session.hpp"
 #include "test_responder.hpp"
 
@@ -10,11 +11,26 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace ikevpn::test {
+
+// The PSK client configuration the scripted responder accepts by default (AES-GCM-256, X25519).
+inline core::SessionConfig psk_session_config() {
+    core::SessionConfig c;
+    c.local_id = "client@example.com";
+    c.remote_id = "gw.example.com";
+    const std::string psk = "correct horse battery staple";
+    c.psk.assign(psk.begin(), psk.end());
+    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519")};
+    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
+    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
+    c.gateway = *IpAddress::parse("192.0.2.1");
+    return c;
+}
 
 struct ExchangeDriver {
     ExchangeDriver(core::SessionConfig config, ResponderOptions options)

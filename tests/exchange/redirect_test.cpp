@@ -17,18 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-core::SessionConfig make_config() {
-    core::SessionConfig c;
-    c.local_id = "client@example.com";
-    c.remote_id = "gw.example.com";
-    const std::string psk = "correct horse battery staple";
-    c.psk.assign(psk.begin(), psk.end());
-    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519")};
-    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
-    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
-    c.gateway = *IpAddress::parse("192.0.2.1");
-    return c;
-}
+core::SessionConfig make_config() { return test::psk_session_config(); }
 
 const core::GatewayIdentity second_gw{*IpAddress::parse("192.0.2.20")};
 
