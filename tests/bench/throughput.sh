@@ -45,7 +45,7 @@ WG_A_IF="wb$$a"  # wireguard-go's UAPI socket is /var/run/wireguard/<name>.sock:
 WG_B_IF="wb$$b"
 CLK_TCK=$(getconf CLK_TCK)
 
-declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=() ALLOCS=()
+declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=() ALLOCS=() CEILING=() CRYPTO_SGB=()
 BENCH_PIDS=()
 ALLOC_ENV=()
 ALLOC_FILES=()  # the allocation counters of the processes the next measure() call looks at
@@ -64,11 +64,13 @@ if [[ -z ${IKEVPN:-} ]]; then
     if [[ ! -f $build_dir/build.ninja ]]; then
         meson setup "$build_dir" "$root" --buildtype=release >&2
     fi
-    ninja -C "$build_dir" client/ikevpn tests/bench/ikevpn_alloc_count.so >&2
+    ninja -C "$build_dir" client/ikevpn tests/bench/ikevpn_alloc_count.so tests/bench/esp_bench >&2
     IKEVPN="$build_dir/client/ikevpn"
+    BENCH_ESP_BENCH="${BENCH_ESP_BENCH:-$build_dir/tests/bench/esp_bench}"
     BENCH_ALLOC_SHIM="${BENCH_ALLOC_SHIM:-$build_dir/tests/bench/ikevpn_alloc_count.so}"
 fi
 BENCH_ALLOC_SHIM="${BENCH_ALLOC_SHIM:-}"  # with IKEVPN given: the shim's path, or no allocation counts
+BENCH_ESP_BENCH="${BENCH_ESP_BENCH:-}"    # with IKEVPN given: esp_bench's path, or no CPU ceiling line
 [[ -x $IKEVPN ]] || { echo "SKIP: no ikevpn binary at $IKEVPN"; exit 77; }
 # shellcheck source=../interop/ikevpn.sh
 source "$root/tests/interop/ikevpn.sh"
@@ -176,6 +178,12 @@ measure() {
         if (($# > 0)) && ((bytes > 0)); then
             CPU[$key,$dir]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v b="$bytes" \
                 'BEGIN { printf "%.2f", (t / hz) / (b / 1e9) }')
+        elif ((bytes > 0)); then
+            # No tunnel process: the CPU that both iperf3 processes used (user + system, so the kernel's TCP
+            # and veth work done in their context; softirq work elsewhere is not counted, which makes this
+            # a lower bound for the plain path's cost).
+            CPU[$key,$dir]=$(jq -r '.end | (.cpu_utilization_percent.host_total + .cpu_utilization_percent.remote_total)
+                / 100 * .sum_received.seconds / (.sum_received.bytes / 1e9) | . * 100 | round / 100' "$json")
         fi
         bench_log "$key $dir: ${GBPS[$key,$dir]} Gbit/s, $bytes bytes, $(jq '.end.sum_sent.retransmits // 0' \
             "$json") retransmits, CPU ${CPU[$key,$dir]:-n/a} s/GB, heap allocations ${ALLOCS[$key,$dir]:-n/a}/GB"
@@ -303,7 +311,7 @@ case_c() {
 
 # ---------------------------------------------------------------- (d) plain, (e) wireguard-go
 case_d() {
-    WHO[d,plain]=""
+    WHO[d,plain]="2x iperf3"
     measure d,plain "$NS_A" "$PAIR_B_IP"
 }
 
@@ -340,6 +348,23 @@ case_e() {
         tail -n 5 "$OUT/wg-a.log" >&2 || true
     fi
     bench_stop "$wa" "$wb"
+}
+
+# ---------------------------------------------------------------- the CPU ceiling of a pair on this machine
+# A pair must encrypt and decrypt every byte, and iperf3 plus the kernel's TCP must still run: on N CPUs it
+# can at best move N / (crypto s/GB + plain-path s/GB) GB/s, even if TUN and UDP I/O cost nothing. The
+# crypto cost is esp_bench's one-thread "both" (encrypt + decrypt) rate for the same transform.
+crypto_ceiling() {  # crypto_ceiling CIPHER — fills CEILING[CIPHER,dir] and CRYPTO_SGB[CIPHER]
+    local cipher=$1 both dir
+    [[ -n $BENCH_ESP_BENCH && -x $BENCH_ESP_BENCH ]] || return 0
+    both=$("$BENCH_ESP_BENCH" "$cipher" 2 2>/dev/null | awk -v c="$cipher" '$1 == c && $2 == "both" { print $5 }')
+    [[ $both =~ ^[0-9.]+$ ]] || return 0
+    CRYPTO_SGB[$cipher]=$(awk -v g="$both" 'BEGIN { printf "%.2f", 8 / g }')
+    for dir in up down; do
+        [[ ${CPU[d,plain,$dir]:-} =~ ^[0-9.]+$ ]] || continue
+        CEILING[$cipher,$dir]=$(awk -v n="$(nproc)" -v c="${CRYPTO_SGB[$cipher]}" -v p="${CPU[d,plain,$dir]}" \
+            'BEGIN { printf "%.2f", n / (c + p) * 8 }')
+    done
 }
 
 # ---------------------------------------------------------------- the report
@@ -388,7 +413,20 @@ report() {
         printf '%-44s %-17s %s / %s\n' "(a)/(b) ikevpn client vs strongSwan client" "$c" \
             "$(ratio "a,$c" "b,$c" up)" "$(ratio "a,$c" "b,$c" down)"
     done
+    if [[ -n ${!CEILING[*]} ]]; then
+        echo
+        echo "CPU ceiling of a pair on $(nproc) CPUs with zero-cost TUN/UDP I/O: nproc / (crypto s/GB + plain-path s/GB)"
+        for c in $BENCH_CIPHERS; do
+            [[ -n ${CEILING[$c,up]:-} ]] || continue
+            printf '%-44s %-17s %s / %s Gb/s = %s / %s x plain (crypto %s s/GB, esp_bench one thread)\n' \
+                "(g) ceiling for (c) on this machine" "$c" "${CEILING[$c,up]}" "${CEILING[$c,down]:-n/a}" \
+                "$(awk -v x="${CEILING[$c,up]}" -v y="${GBPS[d,plain,up]:-0}" 'BEGIN { if (y > 0) printf "%.3f", x / y; else print "n/a" }')" \
+                "$(awk -v x="${CEILING[$c,down]:-0}" -v y="${GBPS[d,plain,down]:-0}" 'BEGIN { if (y > 0) printf "%.3f", x / y; else print "n/a" }')" \
+                "${CRYPTO_SGB[$c]}"
+        done
+    fi
     echo "CPU s/GB: utime+stime of the named processes (summed for pairs) per 10^9 bytes received by iperf3;"
+    echo "for (d) the two iperf3 processes' own CPU from iperf3's report (softirq work elsewhere not counted);"
     echo "allocs/GB: heap allocations (malloc & co., LD_PRELOAD counter) by the ikevpn processes during the transfer,"
     echo "per 10^9 bytes (up / down); steady state should be 0 (a full-size packet is ~1400 bytes: 714k packets/GB)."
     echo "RSS: peak VmHWM of the largest of them. n/a:engine = this build's ESP engine lacks the transform (bench-peer --check)."
@@ -429,6 +467,9 @@ if [[ $BENCH_CASES =~ [cdef] ]]; then
     done
     if [[ $BENCH_CASES == *d* ]]; then ROWS+=("d,plain"); case_d || NOTE[d,plain]="n/a:error"; fi
     if [[ $BENCH_CASES == *e* ]]; then ROWS+=("e,wireguard"); case_e || NOTE[e,wireguard]="n/a:error"; fi
+fi
+if [[ $BENCH_CASES == *d* ]]; then
+    for cipher in $BENCH_CIPHERS; do crypto_ceiling "$cipher"; done
 fi
 report | tee "$OUT/table.txt"
 [[ -z ${BENCH_KEEP:-} ]] || bench_log "iperf3 JSON, logs and table kept in $OUT"
