@@ -1,22 +1,11 @@
 // The connect session: one io_context runs the negotiator's driver, the control socket and (for now) the
-// packet path. core::IkeSession decides; this file only performs its actions and feeds it events.
-#include "client/asio_address.hpp"
-#include "client/session.hpp"
+// packet path. core::IkeSession decides; this file only performs its actions and feeds it events. The
+// class is declared in client/session_impl.hpp; its path/MOBIKE members are in client/session_paths.cpp.
+#include "client/session_impl.hpp"
 
-#include "client/control_socket.hpp"
-#include "client/data_path.hpp"
-#include "client/esp_liveness.hpp"
-#include "client/host_integration.hpp"
 #include "client/log_describe.hpp"
-#include "client/old_path_listener.hpp"
-#include "client/path_probe.hpp"
 #include "client/route_policy.hpp"
-#include "core/crypto/crypto.hpp"
-#include "core/mobike.hpp"
-#include "core/session.hpp"
-#include "platform/linux_network_builder.hpp"
 #include "platform/netlink.hpp"
-#include "platform/netlink_monitor.hpp"
 #include "platform/udp_reconnect.hpp"
 #include "platform/platform_error.hpp"
 #include "platform/tun_device.hpp"
@@ -24,28 +13,19 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/io_context.hpp>
 #include <asio/post.hpp>
-#include <asio/posix/stream_descriptor.hpp>
-#include <asio/ip/udp.hpp>
 #include <asio/redirect_error.hpp>
-#include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <chrono>
 #include <csignal>
-#include <deque>
 #include <unistd.h>
 
 namespace ikevpn::client {
+namespace detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 constexpr int socket_buffer_bytes = 4 << 20;
-constexpr std::uint16_t nat_t_port = 4500;
-constexpr auto path_settle_time = std::chrono::milliseconds(300);
 
 // "192.0.2.1:4500", "[2001:db8::1]:4500" (docs/status-json.md)
 std::string endpoint_text(const std::string& address, bool v6, std::uint16_t port) {
@@ -55,92 +35,7 @@ std::string endpoint_text(const asio::ip::udp::endpoint& e) {
     return endpoint_text(e.address().to_string(), e.address().is_v6(), e.port());
 }
 
-class Session {
-public:
-    Session(const Profile& profile, const ConnectOptions& options, EventSink& events)
-        : profile_(profile), options_(options), events_(events), random_(crypto::make_system_random()),
-          timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP) {}  // SIGHUP: the terminal closed
-
-    int run();
-    // The tunnel ended because the network changed and the gateway has no MOBIKE: connect again.
-    bool reestablish() const { return reestablish_; }
-    // RFC 5685: the gateway sent us elsewhere (core/session_redirect.cpp); run_connect() goes there.
-    const std::optional<core::Redirected>& redirect() const { return redirect_; }
-    void set_redirected_from(core::GatewayIdentity from) { redirected_from_ = std::move(from); }
-    const IpAddress& gateway() const { return gateway_; }
-    bool was_connected() const { return connected_; }
-
-private:
-    IpAddress resolve_gateway();
-    asio::ip::udp::socket open_socket(const IpAddress& gateway, std::uint16_t port);
-    core::SessionConfig session_config(const IpAddress& gateway) const;
-    nlohmann::json status() const;
-    void perform(core::Actions actions);
-    void receive(ByteView message);  // an IKE message from the gateway, traced, to the negotiator
-    void perform_one(core::Action& action);
-    void apply_network(const core::NetworkConfig& config);
-    std::uint32_t tun_mtu();
-    void local_failure(std::string_view code, const std::string& message);
-    void finish(const core::Closed& closed);
-    asio::awaitable<void> run_ike_receiver();
-    asio::awaitable<void> run_keepalives();
-    asio::awaitable<void> run_rekey_monitor();
-    // MOBIKE: the path of the NAT-T socket; a netlink change → move the socket → tell the core.
-    core::Path current_path();
-    void check_path(bool settled = false);
-    void path_changed(const core::PathChanged& changed);
-    void reauthenticated(const core::Reauthenticated& r);
-    asio::awaitable<void> run_path_monitor();
-
-    const Profile& profile_;
-    const ConnectOptions& options_;
-    EventSink& events_;
-    asio::io_context io_;
-    std::unique_ptr<crypto::RandomSource> random_;
-    asio::steady_timer timer_;
-    asio::steady_timer rekey_poll_{io_};
-    asio::signal_set signals_;
-    std::optional<asio::ip::udp::socket> ike_socket_, natt_socket_;
-    std::unique_ptr<core::IkeSession> ike_;
-    std::unique_ptr<DataPath> data_path_;
-    std::unique_ptr<platform::LinuxNetworkBuilder> network_;
-    std::unique_ptr<ControlServer> control_;
-    std::unique_ptr<HostIntegration> host_;  // state file, kill switch, DNS
-    core::NetworkConfig network_config_;
-    IpAddress gateway_;
-    Clock::time_point started_ = Clock::now();
-    int exit_code_ = 1;
-    bool connected_ = false;
-    std::optional<std::pair<std::string, std::string>> local_error_;  // code, message
-    std::unique_ptr<platform::NetlinkMonitor> monitor_;
-    std::optional<asio::posix::stream_descriptor> monitor_stream_;
-    OldPathListener old_path_{io_, [this](ByteView message, const core::Path& arrived_on) {
-        if (ike_) perform(ike_->on_datagram(message, Clock::now(), arrived_on));
-    }};
-    std::deque<nlohmann::json> path_history_;  // the last switches, newest last
-    bool reestablish_ = false;
-    std::optional<std::string> reconnect_reason_;  // a reauthentication changed the virtual IP: start over
-    std::optional<core::Redirected> redirect_;
-    std::optional<core::GatewayIdentity> redirected_from_;
-    bool stop_requested_ = false;  // disconnect or signal: a redirect or reconnect under way is not followed
-    std::optional<asio::steady_timer> settle_timer_;  // a better path appeared: let its link settle first
-    int pinned_ifindex_ = 0;  // the NAT-T socket's device binding (NetlinkMonitor::path_for), 0 = none
-    std::optional<Clock::time_point> first_notice_;  // the netlink notification that began this move
-    void move_socket(const platform::NetlinkMonitor::PathChoice& choice, const core::Path& old);
-    // Dead data path (client/esp_liveness.hpp): sampled by run_rekey_monitor once a second.
-    EspLiveness liveness_{std::chrono::seconds(profile_.data_path_timeout)};
-    std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
-    void check_data_path();
-    void follow_gateway(const IpAddress& address);
-    // Make before break for a better path (client/path_probe.hpp).
-    PathProbe probe_{io_, [this](ByteView message, const core::Path& arrived_on) { on_probe_ike(message, arrived_on); },
-                     [this](ByteView datagram) { if (data_path_) data_path_->receive_elsewhere(datagram); }};
-    bool reply_via_probe_ = false;  // answering a request that came in on the probe
-    std::optional<core::PathChanged> probe_confirmed_;  // the gateway confirmed the probe's path
-    bool start_probe(const IpAddress& source);
-    void on_probe_ike(ByteView message, const core::Path& arrived_on);
-    void adopt_probe(const core::PathChanged& changed);
-};
+}  // namespace
 
 IpAddress Session::resolve_gateway() {
     if (auto literal = IpAddress::parse(profile_.gateway)) return *literal;
@@ -633,200 +528,7 @@ int Session::run() {
     return exit_code_;
 }
 
-core::Path Session::current_path() {
-    core::Path path;
-    path.remote = {gateway_, nat_t_port};
-    try {
-        auto [address, port] = platform::local_endpoint(natt_socket_->native_handle());
-        path.local = {address, port};
-    } catch (const std::exception&) {
-    }
-    return path;
-}
-
-// After links, addresses or routes changed: where does a marked packet to the gateway leave now? If not
-// from where the NAT-T socket is, move the socket (same fd: the data path keeps its SAs and sequence
-// numbers) and let the core update the SAs at the gateway (MOBIKE).
-void Session::check_path(bool settled) {
-    if (!ike_ || ike_->closed()) return;
-    const auto choice = monitor_->path_for(gateway_, platform::PolicyRouting{}.fwmark);
-    if (!choice) return perform(ike_->on_path(std::nullopt, Clock::now()));
-    const core::Path old = current_path();
-    const int pin = choice->pinned ? choice->ifindex : 0;
-    if (old.local.address != choice->source || pin != pinned_ifindex_) {
-        // Make before break: while the old path still has its address on an up link, a new one (a link that
-        // just came up) gets a moment to settle — its first packets are often lost to neighbour discovery.
-        if (settled && old.local.address != choice->source && !pin && !pinned_ifindex_ &&
-            monitor_->address_usable(old.local.address) && start_probe(choice->source))
-            return;  // the old path carries the traffic until the gateway confirmed the new one
-        if (!settled && old.local.address != choice->source && monitor_->address_usable(old.local.address)) {
-            if (!settle_timer_) settle_timer_.emplace(io_);
-            if (settle_timer_->expiry() > Clock::now()) return;  // already settling: a burst does not extend it
-            settle_timer_->expires_after(path_settle_time);
-            settle_timer_->async_wait([this](std::error_code ec) {
-                if (!ec) check_path(true);
-            });
-            return;
-        }
-        try {
-            move_socket(*choice, old);
-        } catch (const std::exception& e) {
-            events_.detail(std::string("cannot move to ") + choice->source.to_string() + ": " + e.what());
-            return perform(ike_->on_path(std::nullopt, Clock::now()));
-        }
-    }
-    perform(ike_->on_path(current_path(), Clock::now()));
-    if (ike_ && ike_->info().state != "roaming") first_notice_.reset();  // nothing moved: not a handover
-}
-
-// Same fd: the data path keeps its SAs and sequence numbers. A link without carrier keeps its routes, so
-// a path around it needs the socket bound to the chosen device (NetlinkMonitor::path_for).
-void Session::move_socket(const platform::NetlinkMonitor::PathChoice& choice, const core::Path& old) {
-    const int pin = choice.pinned ? choice.ifindex : 0;
-    if (pin && pin != pinned_ifindex_)
-        events_.detail("the route to the gateway leads into a link without carrier: using " +
-                       choice.source.to_string() + " (device " + std::to_string(pin) + ") instead");
-    pinned_ifindex_ = pin;
-    platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pin);
-    old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
-}
-
-// The core retries a request at another address of the gateway (ADDITIONAL_IP*_ADDRESS): the NAT-T socket
-// connects there (same fd, the SAs stay; a device binding stays too), the route lookups follow it, and the
-// old address still has a listener for what the gateway sends from it.
-void Session::follow_gateway(const IpAddress& address) {
-    const core::Path old = current_path();
-    try {
-        platform::reconnect_udp(natt_socket_->native_handle(), address, nat_t_port, pinned_ifindex_);
-        gateway_ = address;
-        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
-    } catch (const std::exception& e) {
-        events_.detail("cannot reach the gateway at " + address.to_string() + ": " + e.what());
-        try {
-            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
-        } catch (const std::exception&) {
-            // no route back either: the next path check (netlink) or retransmission decides
-        }
-    }
-}
-
-bool Session::start_probe(const IpAddress& source) {
-    if (probe_.active() && probe_.path().local.address == source) return true;  // already under way
-    try {
-        const core::Path& p = probe_.open(source, {gateway_, nat_t_port}, platform::PolicyRouting{}.fwmark);
-        probe_confirmed_.reset();
-        events_.detail("a better path from " + core::endpoint_text(p.local) +
-                       ": confirming it with the gateway while ESP stays on the current one");
-        perform(ike_->on_path(p, Clock::now()));
-        return true;
-    } catch (const std::exception& e) {
-        events_.detail("cannot open a socket on " + source.to_string() + ": " + e.what() + " (moving at once)");
-        probe_.close();
-        return false;
-    }
-}
-
-void Session::on_probe_ike(ByteView message, const core::Path& arrived_on) {
-    if (!ike_) return;
-    if (events_.log().enabled(LogLevel::trace)) events_.trace(describe_datagram(message, false));
-    reply_via_probe_ = true;
-    perform(ike_->on_datagram(message, Clock::now(), arrived_on));
-    reply_via_probe_ = false;
-}
-
-// The gateway confirmed the probe's path: the ESP socket moves to that address now (a port of its own),
-// and the core confirms that port with a second update; the probe keeps receiving until then.
-void Session::adopt_probe(const core::PathChanged& changed) {
-    probe_confirmed_ = changed;
-    const core::Path old = current_path();
-    try {
-        platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
-        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
-    } catch (const std::exception& e) {
-        events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
-    }
-    perform(ike_->on_path(current_path(), Clock::now()));
-}
-
-void Session::path_changed(const core::PathChanged& confirmed) {
-    // A new path is a new situation for the dead-data-path watch: its next verdict starts over with a rekey.
-    // (A move can complete between two of its samples, unseen as "roaming"; a CHILD SA the gateway made just
-    // before it processed the move can still carry its old address, and a rekey, not a reconnect, fixes that.)
-    liveness_ = EspLiveness(std::chrono::seconds(profile_.data_path_timeout));
-    if (probe_.active() && !probe_confirmed_ && confirmed.new_path.local == probe_.path().local)
-        return adopt_probe(confirmed);
-    core::PathChanged changed = confirmed;
-    if (probe_confirmed_) {  // one move for the user: from before the probe to the ESP socket's path
-        changed.old_path = probe_confirmed_->old_path;
-        changed.handover += probe_confirmed_->handover;
-        probe_confirmed_.reset();
-    }
-    probe_.close();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(changed.handover).count();
-    nlohmann::json event = {{"event", "path_changed"},
-                            {"old_local", changed.old_path ? nlohmann::json(core::endpoint_text(changed.old_path->local))
-                                                           : nlohmann::json(nullptr)},
-                            {"new_local", core::endpoint_text(changed.new_path.local)},
-                            {"remote", core::endpoint_text(changed.new_path.remote)},
-                            {"nat", changed.nat_local},
-                            {"handover_ms", ms}};
-    // From the first netlink notification of this move (before any settling wait) to the confirmation.
-    if (first_notice_)
-        event["since_notice_ms"] =
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *first_notice_).count();
-    first_notice_.reset();
-    events_.emit(event);
-    event.erase("event");
-    event["seconds_since_start"] = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
-    path_history_.push_back(std::move(event));
-    if (path_history_.size() > 8) path_history_.pop_front();
-}
-
-// A new IKE SA replaced the old one (core/session_reauth.cpp); its CHILD SA is installed already. With the
-// same virtual IPs nothing else changes. Other addresses would need the TUN, routes and DNS redone while
-// packets flow with the old source: a clean reconnect (delete, then connect again) is simpler and says so.
-void Session::reauthenticated(const core::Reauthenticated& r) {
-    const auto vip_text = [](const core::NetworkConfig& n) {
-        std::string t = n.virtual_ip ? n.virtual_ip->to_string() : "none";
-        if (n.virtual_ip6) t += " and " + n.virtual_ip6->to_string();
-        return t;
-    };
-    events_.emit({{"event", "reauthenticated"}, {"spi_i", r.spi_i}, {"spi_r", r.spi_r},
-                  {"initiator", r.gateway_asked ? "gateway" : "client"}, {"virtual_ip_changed", r.virtual_ip_changed},
-                  {"virtual_ip", r.network.virtual_ip ? nlohmann::json(r.network.virtual_ip->to_string()) : nullptr},
-                  {"virtual_ip6", r.network.virtual_ip6 ? nlohmann::json(r.network.virtual_ip6->to_string()) : nullptr}});
-    if (!r.virtual_ip_changed) return;
-    reconnect_reason_ = "the gateway assigned a different virtual IP on reauthentication (" + vip_text(r.network) +
-                        ", was " + vip_text(network_config_) + ")";
-    events_.warning(*reconnect_reason_ + ": reconnecting");
-    // After the actions of this event (the old IKE SA's Delete among them) are performed.
-    asio::post(io_, [this] {
-        if (ike_ && !ike_->closed()) perform(ike_->close(Clock::now()));
-    });
-}
-
-// Netlink notifications come in bursts (a link going down drops its addresses and routes one message at a
-// time). The kernel has changed its tables before it notifies, so the first message is checked at once —
-// waiting for the burst to end cost every handover 10 ms — and the burst's end once more (a path that is
-// the same again is no news to the core).
-asio::awaitable<void> Session::run_path_monitor() {
-    monitor_stream_.emplace(io_, ::dup(monitor_->fd()));
-    asio::steady_timer settle(io_);
-    while (ike_ && !ike_->closed()) {
-        std::error_code ec;
-        co_await monitor_stream_->async_wait(asio::posix::stream_descriptor::wait_read,
-                                             asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-        if (!monitor_->drain()) continue;
-        if (!first_notice_) first_notice_ = Clock::now();
-        check_path();
-        settle.expires_after(std::chrono::milliseconds(10));
-        co_await settle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (monitor_->drain()) check_path();
-    }
-}
-
-}  // namespace
+}  // namespace detail
 
 int run_connect(const Profile& profile, const ConnectOptions& options, EventSink& events) {
     // A gateway without MOBIKE cannot follow a network change: a new IKE SA from the new path is the fallback.
@@ -836,7 +538,7 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
     std::optional<core::GatewayIdentity> from;
     core::RedirectChain chain;  // more than 5 in a row is a loop
     for (;;) {
-        Session session(current, options, events);
+        detail::Session session(current, options, events);
         if (from) session.set_redirected_from(*from);
         const int status = session.run();
         if (const auto& redirect = session.redirect(); redirect && status != 0) {
