@@ -97,10 +97,10 @@ check "IPv6 → IPv4: a path_changed event within 10 s" wait_path_event 1 10
 e=$(nth_event 1)
 echo "INFO: $e"
 to_v4() {
-    jq -e --arg l "$LAB_CELL_IP:" --arg r "$LAB_GATEWAY_IP:4500" '(.new_local | startswith($l)) and .remote == $r' \
+    jq -e --arg l "$LAB_CELL_IP:" --arg r "$LAB_GATEWAY_IP:4500" '(.new_local | startswith($l)) and .remote == $r and .nat == false' \
         <<<"$e" >/dev/null
 }
-check "the SAs moved to $LAB_CELL_IP → $LAB_GATEWAY_IP:4500 (IPv4)" to_v4
+check "the SAs moved to $LAB_CELL_IP → $LAB_GATEWAY_IP:4500 (IPv4), NAT detection over IPv4: no NAT" to_v4
 status_v4() {
     ikevpn_ctl status --json | jq -e --arg r "$LAB_GATEWAY_IP:4500" --arg l "$LAB_CELL_IP:" \
         '.remote == $r and (.local | startswith($l)) and .gateway == "'"$LAB_GATEWAY_IP"'"' >/dev/null
@@ -118,9 +118,9 @@ e=$(nth_event 2)
 echo "INFO: $e"
 to_v6() {
     jq -e --arg l "[$LAB_CLIENT_IP6]:" --arg r "[$LAB_GATEWAY_IP6]:4500" \
-        '(.new_local | startswith($l)) and .remote == $r' <<<"$e" >/dev/null
+        '(.new_local | startswith($l)) and .remote == $r and .nat == false' <<<"$e" >/dev/null
 }
-check "the SAs moved back to [$LAB_CLIENT_IP6] → [$LAB_GATEWAY_IP6]:4500 (IPv6)" to_v6
+check "the SAs moved back to [$LAB_CLIENT_IP6] → [$LAB_GATEWAY_IP6]:4500 (IPv6), no NAT" to_v6
 
 # The stream: every byte, in order, over one TCP connection.
 send_rc=0
