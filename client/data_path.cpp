@@ -3,6 +3,7 @@
 #include "core/ike_sa.hpp"
 #include "dataplane/esp_format.hpp"
 #include "platform/netlink.hpp"
+#include "platform/udp_socket.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -187,7 +188,8 @@ std::optional<DataPath::DerivedMtu> DataPath::derived_tun_mtu() {
     try {
         const auto path = uplink_mtu();
         if (!path) return std::nullopt;
-        const bool v6 = natt_socket_.remote_endpoint().address().is_v6();
+        const auto remote = natt_socket_.remote_endpoint().address();  // a dual-stack socket: IPv4 as ::ffff:
+        const bool v6 = remote.is_v6() && !remote.to_v6().is_v4_mapped();
         const std::size_t outer = outer_udp_overhead(v6);
         if (*path <= outer) return std::nullopt;
         const std::size_t inner = out->max_inner_length(*path - outer);
@@ -206,7 +208,7 @@ std::optional<std::uint32_t> DataPath::uplink_mtu() {
     if (ec) return std::nullopt;
     const auto address = remote.address().is_v4()
                              ? IpAddress::v4(remote.address().to_v4().to_bytes())
-                             : IpAddress::v6(remote.address().to_v6().to_bytes());
+                             : platform::unmapped(IpAddress::v6(remote.address().to_v6().to_bytes()));
     std::uint32_t mark = 0;
     socklen_t length = sizeof mark;
     const bool marked = ::getsockopt(natt_socket_.native_handle(), SOL_SOCKET, SO_MARK, &mark, &length) == 0 &&

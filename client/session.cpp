@@ -3,6 +3,7 @@
 // class is declared in client/session_impl.hpp; its path/MOBIKE members are in client/session_paths.cpp.
 #include "client/session_impl.hpp"
 
+#include "client/gateway_family.hpp"
 #include "client/log_describe.hpp"
 #include "client/route_policy.hpp"
 #include "platform/netlink.hpp"
@@ -32,13 +33,15 @@ std::string endpoint_text(const std::string& address, bool v6, std::uint16_t por
     return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 std::string endpoint_text(const asio::ip::udp::endpoint& e) {
-    return endpoint_text(e.address().to_string(), e.address().is_v6(), e.port());
+    auto a = e.address();  // a dual-stack socket's IPv4 path shows as ::ffff:a.b.c.d
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return endpoint_text(a.to_string(), a.is_v6(), e.port());
 }
 
 }  // namespace
 
-IpAddress Session::resolve_gateway() {
-    if (auto literal = IpAddress::parse(profile_.gateway)) return *literal;
+std::vector<IpAddress> Session::resolve_gateway() {
+    if (auto literal = IpAddress::parse(profile_.gateway)) return {*literal};
     events_.progress("resolving gateway " + profile_.gateway);
     asio::ip::udp::resolver resolver(io_);
     std::error_code ec;
@@ -46,19 +49,24 @@ IpAddress Session::resolve_gateway() {
     if (ec || results.empty())
         throw std::runtime_error("cannot resolve gateway '" + profile_.gateway + "': " +
                                  (ec ? ec.message() : std::string("no address")));
+    std::vector<IpAddress> all;
     for (const auto& r : results) {
         auto addr = r.endpoint().address();
-        if (addr.is_v4()) return IpAddress::v4(addr.to_v4().to_bytes());
+        all.push_back(addr.is_v4() ? IpAddress::v4(addr.to_v4().to_bytes()) : IpAddress::v6(addr.to_v6().to_bytes()));
     }
-    return IpAddress::v6(results.begin()->endpoint().address().to_v6().to_bytes());
+    return connect_order(all);
 }
 
-asio::ip::udp::socket Session::open_socket(const IpAddress& gateway, std::uint16_t port) {
+asio::ip::udp::socket Session::open_socket(const IpAddress& gateway, std::uint16_t port, bool dual_stack) {
     const platform::PolicyRouting policy;
-    int fd = platform::open_udp_socket(gateway.family(), policy.fwmark, socket_buffer_bytes);
-    asio::ip::udp::socket socket(io_, gateway.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), fd);
+    dual_stack = dual_stack && platform::ipv6_available();
+    int fd = platform::open_udp_socket(dual_stack ? IpAddress::Family::v6 : gateway.family(), policy.fwmark,
+                                       socket_buffer_bytes, std::nullopt, 0, dual_stack);
+    asio::ip::udp::socket socket(io_, gateway.is_v4() && !dual_stack ? asio::ip::udp::v4() : asio::ip::udp::v6(), fd);
     // A connected socket only accepts datagrams from the gateway and tells us our source address.
-    socket.connect(asio::ip::udp::endpoint(to_asio(gateway), port));
+    auto address = to_asio(gateway);
+    if (dual_stack && address.is_v4()) address = asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4());
+    socket.connect(asio::ip::udp::endpoint(address, port));
     return socket;
 }
 
@@ -450,7 +458,8 @@ int Session::run() {
     events_.log().set_context(profile_.name);
     try {
         events_.begin_steps();
-        gateway_ = resolve_gateway();
+        resolved_ = resolve_gateway();
+        gateway_ = first_gateway();
     } catch (const std::exception& e) {
         events_.error("RESOLVE_FAILED", e.what());
         return 1;
@@ -484,7 +493,7 @@ int Session::run() {
         if (std::size_t removed = platform::LinuxNetworkBuilder::cleanup_stale(netlink))
             events_.warning("removed " + std::to_string(removed) + " routing entries left by an earlier ikevpn");
         ike_socket_.emplace(open_socket(gateway_, profile_.port));
-        natt_socket_.emplace(open_socket(gateway_, nat_t_port));
+        natt_socket_.emplace(open_socket(gateway_, nat_t_port, profile_.mobike));
     } catch (const std::exception& e) {
         events_.error("PLATFORM_ERROR", std::string("cannot open sockets to the gateway: ") + e.what());
         return 1;

@@ -46,8 +46,10 @@ public:
     bool was_connected() const { return connected_; }
 
 private:
-    IpAddress resolve_gateway();
-    asio::ip::udp::socket open_socket(const IpAddress& gateway, std::uint16_t port);
+    std::vector<IpAddress> resolve_gateway();  // every A and AAAA record, in connect order
+    IpAddress first_gateway();  // the first resolved address with a route (client/gateway_family.hpp)
+    // dual_stack (the NAT-T socket with MOBIKE): an IPv6 socket that also reaches IPv4 (v4-mapped).
+    asio::ip::udp::socket open_socket(const IpAddress& gateway, std::uint16_t port, bool dual_stack = false);
     core::SessionConfig session_config(const IpAddress& gateway) const;
     nlohmann::json status() const;
     void perform(core::Actions actions);
@@ -107,6 +109,9 @@ private:
     std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
     void check_data_path();
     void follow_gateway(const IpAddress& address);
+    // No path in the family in use: MOBIKE to the gateway's other-family address (client/gateway_family.hpp).
+    bool move_to_other_family();
+    std::vector<IpAddress> resolved_;  // the profile's gateway, all its addresses
     // Make before break for a better path (client/path_probe.hpp).
     PathProbe probe_{io_, [this](ByteView message, const core::Path& arrived_on) { on_probe_ike(message, arrived_on); },
                      [this](ByteView datagram) { if (data_path_) data_path_->receive_elsewhere(datagram); }};

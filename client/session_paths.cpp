@@ -2,6 +2,7 @@
 // NAT-T socket is, following netlink changes, the gateway's other addresses and make-before-break probes.
 #include "client/session_impl.hpp"
 
+#include "client/gateway_family.hpp"
 #include "client/log_describe.hpp"
 #include "platform/udp_reconnect.hpp"
 #include "platform/udp_socket.hpp"
@@ -32,6 +33,7 @@ core::Path Session::current_path() {
 void Session::check_path(bool settled) {
     if (!ike_ || ike_->closed()) return;
     const auto choice = monitor_->path_for(gateway_, platform::PolicyRouting{}.fwmark);
+    if (!choice && move_to_other_family()) return;
     if (!choice) return perform(ike_->on_path(std::nullopt, Clock::now()));
     const core::Path old = current_path();
     const int pin = choice->pinned ? choice->ifindex : 0;
@@ -90,6 +92,53 @@ void Session::follow_gateway(const IpAddress& address) {
             // no route back either: the next path check (netlink) or retransmission decides
         }
     }
+}
+
+// The first attempt keeps the preference order (IPv4 first); an address without a route — the IPv4 first
+// choice on an IPv6-only uplink — is skipped. None with a route: the first, whose error the user then sees.
+IpAddress Session::first_gateway() {
+    for (const auto& address : resolved_) {
+        try {
+            open_socket(address, nat_t_port);  // a connect() is a route lookup; the socket closes at once
+            return address;
+        } catch (const std::exception& e) {
+            if (resolved_.size() > 1) events_.detail("no route to the gateway at " + address.to_string() + ": " + e.what());
+        }
+    }
+    return resolved_.front();
+}
+
+// The family in use has no path at all, the other one may have (an IPv6-only uplink replaced by an IPv4-only
+// one). RFC 4555 §3.5 leaves the addresses, and so the family, to the initiator: the dual-stack NAT-T socket
+// connects to the gateway's address of the other family (same fd: the SAs and sequence numbers stay), and
+// the core moves the SAs there with UPDATE_SA_ADDRESSES, NAT detection included. Candidates: the profile's
+// gateway name resolved, then the gateway's ADDITIONAL_IP4/IP6_ADDRESS list.
+bool Session::move_to_other_family() {
+    if (!ike_->info().mobike) return false;
+    const auto fwmark = platform::PolicyRouting{}.fwmark;
+    std::optional<platform::NetlinkMonitor::PathChoice> choice;
+    const auto has_path = [&](const IpAddress& a) { return (choice = monitor_->path_for(a, fwmark)).has_value(); };
+    const auto target = other_family_gateway(gateway_, resolved_, ike_->info().gateway_addresses, has_path);
+    if (!target) return false;
+    const core::Path old = current_path();
+    const int pin = choice->pinned ? choice->ifindex : 0;
+    try {
+        platform::reconnect_udp(natt_socket_->native_handle(), *target, nat_t_port, pin);
+    } catch (const std::exception& e) {
+        events_.detail("cannot move to the gateway's address " + target->to_string() + ": " + e.what());
+        try {  // back where it was, for when that family returns
+            platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
+        } catch (const std::exception&) {
+        }
+        return false;
+    }
+    events_.progress("no path to the gateway at " + gateway_.to_string() + ": moving to its " +
+                     (target->is_v4() ? "IPv4" : "IPv6") + " address " + target->to_string());
+    pinned_ifindex_ = pin;
+    gateway_ = *target;
+    old_path_.listen(current_path(), old, fwmark);
+    perform(ike_->on_path(current_path(), Clock::now()));
+    return true;
 }
 
 bool Session::start_probe(const IpAddress& source) {

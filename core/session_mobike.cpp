@@ -110,7 +110,20 @@ void IkeSession::State::on_update_response(Actions& out, const std::vector<msg::
     out.push_back(PathChanged{roam_from, arrived, now - roam_started.value_or(now), r.nat_local});
     out.push_back(Progress{"MOBIKE: the SAs moved to " + endpoint_text(arrived.local) + " -> " +
                            endpoint_text(arrived.remote) + (r.nat_local ? " (behind a NAT)" : "")});
+    if (roam_from && roam_from->remote.address != arrived.remote.address) rekey_after_gateway_move(out);
     roam_started.reset();
+}
+
+// The gateway's own address changed (another of its addresses, or the other family). A gateway that cannot
+// move an SA to another local address (strongSwan with kernel-libipsec) rekeys its CHILD SA after the
+// update instead — but only once its own requests are done, and one of them may be stuck retransmitting to
+// the address we left (seen in test_mobike_gateway_addresses: 9 s of silence, until the dead-data-path
+// watch rekeyed). Our rekey makes a pair on the new addresses at once, make-before-break; a rekey of the
+// gateway's crossing it is a collision (RFC 7296 §2.8.1) that the rekey code already resolves.
+void IkeSession::State::rekey_after_gateway_move(Actions& out) {
+    if (installed.empty()) return;
+    out.push_back(Progress{"the gateway's address changed: rekeying the CHILD SA so that its SAs use the new one"});
+    request_child_rekey(child.spi_in);
 }
 
 }  // namespace ikevpn::core

@@ -235,6 +235,7 @@ struct IkeSession::State {
     void on_path(Actions& out, std::optional<Path> p, TimePoint now);
 
     void on_update_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
+    void rekey_after_gateway_move(Actions& out);  // core/session_mobike.cpp
 
     // The gateway's address in use stops answering: retransmissions try its other addresses
     // (core/session_probe.cpp), and the SAs follow the one that answers.

@@ -34,7 +34,7 @@ int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t 
 
 std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port,
                                                   int device) {
-    const SocketAddress to = socket_address(remote, remote_port);
+    const SocketAddress to = socket_address_for(fd, remote, remote_port);  // a dual-stack socket: either family
     sockaddr unspecified{};
     unspecified.sa_family = AF_UNSPEC;
     ::connect(fd, &unspecified, sizeof unspecified);  // "dissolve the association" (connect(2)); cannot fail here

@@ -46,14 +46,15 @@ void set_buffer(int fd, int forced_option, int plain_option, int bytes, const ch
 }  // namespace
 
 int open_udp_socket(IpAddress::Family family, std::optional<std::uint32_t> fwmark, int buffer_bytes,
-                    std::optional<IpAddress> local, std::uint16_t port) {
+                    std::optional<IpAddress> local, std::uint16_t port, bool dual_stack) {
     const bool v4 = family == IpAddress::Family::v4;
     if (local && local->family() != family)
         throw PlatformError("open UDP socket: local address family differs", EINVAL);
+    if (v4 && dual_stack) throw PlatformError("open UDP socket: a dual-stack socket is an IPv6 socket", EINVAL);
     FdGuard fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
     if (fd.get() < 0) throw_errno(v4 ? "open UDP/IPv4 socket" : "open UDP/IPv6 socket");
 
-    if (!v4) set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
+    if (!v4) set_int_option(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? 0 : 1, "IPV6_V6ONLY");
     if (fwmark) {
         if (::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &*fwmark, sizeof *fwmark) < 0)
             throw_errno("set SO_MARK " + std::to_string(*fwmark));
@@ -92,6 +93,26 @@ SocketAddress socket_address(const IpAddress& address, std::uint16_t port) {
     return out;
 }
 
+SocketAddress socket_address_for(int fd, const IpAddress& address, std::uint16_t port) {
+    int domain = 0;
+    socklen_t length = sizeof domain;
+    if (!address.is_v4() || ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0 || domain != AF_INET6)
+        return socket_address(address, port);
+    std::array<std::uint8_t, 16> mapped{};  // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2)
+    mapped[10] = mapped[11] = 0xff;
+    std::memcpy(mapped.data() + 12, address.bytes().data(), 4);
+    return socket_address(IpAddress::v6(mapped), port);
+}
+
+IpAddress unmapped(const IpAddress& address) {
+    if (address.is_v4()) return address;
+    static constexpr std::uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(address.bytes().data(), prefix, sizeof prefix) != 0) return address;
+    std::array<std::uint8_t, 4> v4;
+    std::memcpy(v4.data(), address.bytes().data() + 12, 4);
+    return IpAddress::v4(v4);
+}
+
 std::pair<IpAddress, std::uint16_t> local_endpoint(int fd) {
     sockaddr_storage local{};
     socklen_t length = sizeof local;
@@ -107,7 +128,7 @@ std::pair<IpAddress, std::uint16_t> local_endpoint(int fd) {
     std::memcpy(&v6, &local, sizeof v6);
     std::array<std::uint8_t, 16> bytes;
     std::memcpy(bytes.data(), &v6.sin6_addr, 16);
-    return {IpAddress::v6(bytes), ntohs(v6.sin6_port)};
+    return {unmapped(IpAddress::v6(bytes)), ntohs(v6.sin6_port)};  // a dual-stack socket's IPv4 path
 }
 
 std::uint16_t local_port(int fd) { return local_endpoint(fd).second; }

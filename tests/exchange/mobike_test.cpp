@@ -436,3 +436,68 @@ TEST_CASE("an unanswered UPDATE_SA_ADDRESSES keeps its destination: its NAT dete
     for (const auto& s : net.sent) CHECK(s.path.remote == gateway);
     CHECK_FALSE(progress_says(net, "trying its address"));
 }
+
+namespace {
+
+// Rekeys we started after the (first) PathChanged in the log, and whether there was one.
+std::size_t our_rekeys_after_move(const Network& net) {
+    std::size_t count = 0;
+    bool after = false;
+    for (const auto& a : net.log) {
+        if (std::holds_alternative<core::PathChanged>(a)) after = true;
+        if (const auto* install = std::get_if<core::InstallChildSa>(&a); after && install && install->rekey && install->by_us)
+            ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("a move to another gateway address rekeys the CHILD SA at once, on the new address") {
+    // strongSwan with kernel-libipsec keeps a CHILD SA on the address it was made for until it is rekeyed.
+    Network net;
+    net.connect();
+    const core::Endpoint other = ep("192.0.2.2", 4500);
+    net.alive = [](const core::Path& p) { return p.remote != gateway; };
+    net.now += 5s;
+    net.run(net.session.rekey_child(first_spi_in(net), net.now));
+    while (net.all<core::PathChanged>().empty() && net.fire_timer()) {
+    }
+    REQUIRE(net.all<core::PathChanged>().size() == 1);
+    CHECK(net.all<core::PathChanged>()[0].new_path.remote == other);
+    CHECK(our_rekeys_after_move(net) == 1);
+    CHECK(progress_says(net, "the gateway's address changed: rekeying the CHILD SA"));
+    CHECK(net.sent.back().path.remote == other);  // the rekey (and the Delete of the old pair) went there
+    CHECK(net.session.info().state == "connected");
+    CHECK(net.all<core::Closed>().empty());
+}
+
+TEST_CASE("a move of our own address only (same gateway address) starts no rekey") {
+    Network net;
+    net.connect();
+    net.move_to(cellular);
+    REQUIRE(net.all<core::PathChanged>().size() == 1);
+    CHECK(our_rekeys_after_move(net) == 0);
+    CHECK_FALSE(progress_says(net, "rekeying the CHILD SA"));
+}
+
+TEST_CASE("a move to the gateway's address of the other family (IPv4 → IPv6): update, then a rekey there") {
+    Network net;  // the gateway lists 2001:db8::1 (ADDITIONAL_IP6_ADDRESS)
+    net.connect();
+    const core::Path v6{ep("2001:db8:5::10", 40005), ep("2001:db8::1", 4500)};
+    net.move_to(std::nullopt);  // the IPv4 uplink is gone
+    CHECK(net.session.info().state == "roaming");
+    net.now += 2s;
+    net.move_to(v6);  // the driver found an IPv6 path to the gateway's other-family address
+    REQUIRE(net.all<core::PathChanged>().size() == 1);
+    const auto moved = net.all<core::PathChanged>()[0];
+    CHECK(moved.old_path == wifi);
+    CHECK(moved.new_path == v6);
+    CHECK(net.responder.updates_seen == 1);
+    REQUIRE(net.responder.updated_source.has_value());
+    CHECK(*net.responder.updated_source == v6.local);  // the gateway took the new addresses from the IP header
+    CHECK(net.session.info().path == v6);
+    CHECK(our_rekeys_after_move(net) == 1);
+    CHECK(net.sent.back().path == v6);
+    CHECK(net.session.info().state == "connected");
+}
