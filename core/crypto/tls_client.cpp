@@ -77,7 +77,6 @@ public:
             client_->received_data(records.data(), records.size());
         } catch (const std::exception& e) {
             if (!failure_) failure_ = "EAP-TLS: handshake failed: " + one_line(e.what());
-            output_.clear();  // our alert for a gateway we no longer talk to
         }
         return failure_;
     }

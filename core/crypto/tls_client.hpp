@@ -34,7 +34,8 @@ public:
     // Starts the handshake: the ClientHello is then in take_output().
     virtual void start() = 0;
     // Records from the gateway. nullopt while the handshake goes on or completed; otherwise the one-line
-    // reason the handshake failed ("the gateway's TLS certificate ...", "handshake failed: ...").
+    // reason the handshake failed ("the gateway's TLS certificate ...", "handshake failed: ..."). After a
+    // failure of ours, take_output() holds the fatal alert for the gateway; after its alert, nothing.
     virtual std::optional<std::string> received(ByteView records) = 0;
     virtual Bytes take_output() = 0;
     virtual bool established() const = 0;

@@ -80,6 +80,7 @@ MethodStep TlsPeer::on_request(ByteView type_data) {
     std::string error;
     auto frame = decode_tls_frame(type_data, error);
     if (!frame) return fail("EAP-TLS: malformed request from the gateway: " + error);
+    if (failure_) return fail(*failure_);
     if (frame->flags & tls_flag::start) {
         if (started_) return fail("EAP-TLS: the gateway restarted EAP-TLS during the handshake");
         started_ = true;
@@ -103,9 +104,15 @@ MethodStep TlsPeer::on_request(ByteView type_data) {
 }
 
 MethodStep TlsPeer::on_message(Bytes message) {
-    // A failed handshake ends here, without sending our alert: the reason is ours to show, and the
-    // gateway's half-open IKE SA expires on its own.
-    if (auto failure = tls_->received(message)) return fail(std::move(*failure));
+    if (auto failure = tls_->received(message)) {
+        // RFC 5216 §2.1.3: our fatal alert goes to the gateway (an empty response acknowledges its own);
+        // it then ends with EAP-Failure, and the reason shown is this one.
+        failure_ = std::move(failure);
+        Bytes alert = tls_->take_output();
+        if (alert.empty()) return {empty_response, failure_};
+        out_.load(std::move(alert));
+        return {out_.next(), failure_};
+    }
     if (tls_->established()) {
         // The gateway's Finished arrived (§2.1.1): an empty response, then EAP-Success.
         SecureBytes key = tls_->export_key("client EAP encryption", 64);

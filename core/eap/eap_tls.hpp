@@ -95,6 +95,7 @@ private:
     TlsFragmenter out_;
     bool started_ = false;
     std::optional<SecureBytes> msk_;
+    std::optional<std::string> failure_;  // TLS failed: EAP-Failure is all that may follow
 };
 
 }  // namespace ikevpn::core::eap

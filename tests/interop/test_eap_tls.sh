@@ -105,7 +105,8 @@ disconnect_cleanly() {
     check "$label: no TUN left, ip rule unchanged" nothing_left
     check "$label: gateway holds no SA" gateway_holds_no_sa
 }
-# fails_with LABEL MESSAGE — after ikevpn_run_foreground: exit 1, error event AUTH_FAILED, the message.
+# fails_with LABEL MESSAGE — after ikevpn_run_foreground: exit 1, error event AUTH_FAILED, the message,
+# nothing left on either side.
 fails_with() {
     local label=$1 message=$2
     check "$label: exits with status 1 by itself (got $IKEVPN_STATUS)" test "$IKEVPN_STATUS" -eq 1
@@ -113,6 +114,7 @@ fails_with() {
     check "$label: the one-line error '$message'" stderr_mentions "$message"
     echo "INFO: $label: $(grep -m1 -F "$message" "$IKEVPN_DIR/stderr.log" || tail -n 1 "$IKEVPN_DIR/stderr.log")"
     check "$label: no TUN left, ip rule unchanged" nothing_left
+    check "$label: gateway holds no SA (our alert or ACK, then its EAP-Failure)" gateway_holds_no_sa
 }
 
 echo "== ECDSA client certificate, EAP identity = local_id"

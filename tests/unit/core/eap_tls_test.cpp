@@ -28,7 +28,10 @@ public:
     void start() override { next(); }
     std::optional<std::string> received(ByteView records) override {
         received_messages.emplace_back(records.begin(), records.end());
-        if (fail_with) return fail_with;
+        if (fail_with) {
+            next();  // our fatal alert, when the script has one
+            return fail_with;
+        }
         if (establish_on_receive) established_ = true;
         next();
         return std::nullopt;
@@ -222,14 +225,29 @@ TEST_CASE("EAP-TLS peer: order of events") {
         // Nothing more is expected from the method: another request is a protocol error.
         CHECK(peer.on_request(frame(0, std::nullopt, filler(5, 0))).failure);
     }
-    SUBCASE("a TLS failure ends the method with its reason") {
+    SUBCASE("a TLS failure of ours: the alert goes out with the reason, nothing after it is accepted") {
         tls->outputs.push_back(filler(10, 1));
+        tls->outputs.push_back(Bytes{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2a});  // fatal bad_certificate
         REQUIRE(peer.on_request(start_request).response);
         tls->fail_with = "EAP-TLS: handshake failed: test";
         auto step = peer.on_request(frame(0, std::nullopt, filler(50, 0)));
+        REQUIRE(step.response);
+        CHECK(*step.response == frame(0, 7, Bytes{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x2a}));
+        REQUIRE(step.failure);
+        CHECK(*step.failure == "EAP-TLS: handshake failed: test");
+        step = peer.on_request(frame(0, std::nullopt, filler(50, 0)));
         CHECK_FALSE(step.response);
         REQUIRE(step.failure);
         CHECK(*step.failure == "EAP-TLS: handshake failed: test");
+    }
+    SUBCASE("the gateway's alert: an empty response acknowledges it") {
+        tls->outputs.push_back(filler(10, 1));
+        REQUIRE(peer.on_request(start_request).response);
+        tls->fail_with = "EAP-TLS: the gateway ended the TLS handshake with the alert 'x'";
+        auto step = peer.on_request(frame(0, std::nullopt, filler(7, 0)));
+        REQUIRE(step.response);
+        CHECK(*step.response == Bytes{0x00});
+        REQUIRE(step.failure);
     }
 }
 
