@@ -5,9 +5,11 @@
 # client proves itself with its own certificate inside TLS (Botan 2, TLS 1.2), and the MSK keys both final
 # AUTHs. Checks: connect with an ECDSA client certificate, the gateway's view (EAP_TLS succeeded, the
 # client's identity in --list-sas, our MSK-keyed AUTH verified), ping through the tunnel, disconnect leaves
-# nothing; an RSA client certificate with an explicit eap_identity; a client certificate from a CA the
-# gateway does not trust → one-line error, exit 1; a gateway TLS certificate (aaa_id) that the profile's CA
-# did not issue, or that is for another name → one-line errors naming the TLS certificate.
+# nothing; an RSA client certificate with an explicit eap_identity (our flight goes out in 1000-byte
+# EAP-TLS fragments); an RSA-4096 gateway (its flight comes in strongSwan's 1024-byte fragments); a client
+# certificate from a CA the gateway does not trust → one-line error, exit 1; a gateway TLS certificate
+# (aaa_id) that the profile's CA did not issue, or that is for another name → one-line errors naming the
+# TLS certificate. After each failure the gateway holds no SA (our alert or ACK, then its EAP-Failure).
 # Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -42,6 +44,7 @@ make_ca gwca "C=CH, O=Example, CN=EAP-TLS Gateway CA"
 make_ca clientca "C=CH, O=Example, CN=EAP-TLS Client CA"
 make_ca rogue "C=CH, O=Rogue, CN=Untrusted CA"
 issue gwca gw ecdsa 256 "C=CH, O=Example, CN=vpn.example.com" vpn.example.com serverAuth
+issue gwca gw-rsa4096 rsa 4096 "C=CH, O=Example, CN=vpn.example.com" vpn.example.com serverAuth
 issue clientca client ecdsa 256 "C=CH, O=Example, CN=client" client@example.com clientAuth
 issue clientca alice rsa 2048 "C=CH, O=Example, CN=alice" alice@example.com clientAuth
 issue rogue intruder ecdsa 256 "C=CH, O=Rogue, CN=client" client@example.com clientAuth
@@ -49,15 +52,17 @@ issue rogue intruder ecdsa 256 "C=CH, O=Rogue, CN=client" client@example.com cli
 issue rogue tls-rogue ecdsa 256 "C=CH, O=Rogue, CN=tls.example.com" tls.example.com serverAuth
 issue gwca tls-other ecdsa 256 "C=CH, O=Example, CN=tls.example.com" tls.example.com serverAuth
 
-# start_gateway [REMOTE_EXTRA] [EXTRA_CERT_NAME] — the EAP-TLS gateway trusting clientca; EXTRA_CERT_NAME
-# is loaded as a second own certificate (its TLS certificate when REMOTE_EXTRA sets aaa_id).
+# start_gateway [REMOTE_EXTRA] [EXTRA_CERT_NAME] — the EAP-TLS gateway (certificate GW_CERT, default gw)
+# trusting clientca; EXTRA_CERT_NAME is loaded as a second own certificate (its TLS certificate when
+# REMOTE_EXTRA sets aaa_id).
 start_gateway() {
     lab_stop_gateway
     if [[ -n ${LAB_GATEWAY_DIR:-} ]]; then
         rm -f "$LAB_GATEWAY_DIR"/swanctl/x509/tls-*.pem "$LAB_GATEWAY_DIR"/swanctl/private/tls-*.key
     fi
     LAB_GW_REMOTE_EXTRA="eap_id = %any
-            ${1:-}" lab_start_gateway --cert "$pkidir/gw.pem" --key "$pkidir/gw.key" --ca "$pkidir/clientca.pem" \
+            ${1:-}" lab_start_gateway --cert "$pkidir/${GW_CERT:-gw}.pem" --key "$pkidir/${GW_CERT:-gw}.key" \
+        --ca "$pkidir/clientca.pem" \
         --remote-auth eap-tls --id vpn.example.com
     if [[ -n ${2:-} ]]; then
         cp "$pkidir/$2.pem" "$LAB_GATEWAY_DIR/swanctl/x509/$2.pem"
@@ -95,6 +100,8 @@ error_code_is() {
         '[inputs | fromjson? | select(type == "object" and .event == "error" and .code == $code)] | length > 0' \
         "$IKEVPN_DIR/events.jsonl" >/dev/null
 }
+# eap_rounds sent|received request|response — IKE_AUTH messages carrying only EAP (trace log).
+eap_rounds() { grep -c "$1 IKE_AUTH $2 .*SK{first EAP" "$IKEVPN_DIR/stderr.log" || true; }
 # The gateway's SA names the client's IKE identity and its EAP identity.
 sa_shows() { lab_gateway_sas | grep -F -- "$1"; }
 disconnect_cleanly() {
@@ -119,7 +126,7 @@ fails_with() {
 
 echo "== ECDSA client certificate, EAP identity = local_id"
 profile ecdsa client
-ikevpn_start "$dir" --log-level debug
+ikevpn_start "$dir" --log-level trace
 check_fatal "ecdsa: connected event" ikevpn_wait_event connected 20
 check "ecdsa: the gateway was authenticated by its certificate" \
     stderr_mentions "gateway certificate verified for 'vpn.example.com'; starting EAP-TLS"
@@ -131,17 +138,38 @@ check "ecdsa: the gateway verified our MSK-keyed AUTH" \
     gateway_log_has "authentication of 'client@example.com' with EAP successful"
 check "ecdsa: swanctl --list-sas shows the client's identity" sa_shows "remote 'client@example.com'"
 echo "INFO: ecdsa: gateway TLS: $(grep -m1 -E "negotiated TLS|TLS_ECDHE" "$LAB_GATEWAY_DIR/charon.log" || echo "(suite not logged)")"
+check "ecdsa: small flights, no fragments: 4 EAP requests and 4 EAP responses (got $(eap_rounds sent request)/$(eap_rounds received response))" \
+    test "$(eap_rounds sent request)/$(eap_rounds received response)" = 4/4
 check "ecdsa: ping through the tunnel" ping_host
 disconnect_cleanly "ecdsa"
 
 echo "== RSA client certificate, eap_identity 'alice@example.com'"
 profile rsa alice '| .auth.eap_identity = "alice@example.com"'
-ikevpn_start "$dir"
+ikevpn_start "$dir" --log-level trace
 check_fatal "rsa: connected event" ikevpn_wait_event connected 20
 check "rsa: the gateway got the EAP identity 'alice@example.com'" gateway_log_has "received EAP identity 'alice@example.com'"
 check "rsa: swanctl --list-sas shows the EAP identity" sa_shows "alice@example.com"
+# Unfragmented we send 4 EAP-only requests (Identity, ClientHello, our flight, the final empty response);
+# our RSA flight is larger than the 1000-byte fragment size, so one more.
+check "rsa: our TLS flight went out in EAP-TLS fragments ($(eap_rounds sent request) EAP requests > 4)" \
+    test "$(eap_rounds sent request)" -gt 4
 check "rsa: ping through the tunnel" ping_host
 disconnect_cleanly "rsa"
+
+echo "== an RSA-4096 gateway: its TLS flight exceeds strongSwan's 1024-byte EAP-TLS fragments"
+GW_CERT=gw-rsa4096 start_gateway
+profile big client
+ikevpn_start "$dir" --log-level trace
+check_fatal "rsa4096 gateway: connected event" ikevpn_wait_event connected 30
+check "rsa4096 gateway: the gateway's EAP-TLS succeeded with an MSK" \
+    gateway_log_has "EAP method EAP_TLS succeeded, MSK established"
+# Unfragmented, the gateway sends 4 EAP-only responses (Start, its flight, Finished, Success); each
+# further fragment adds one (we ACK it).
+check "rsa4096 gateway: its TLS flight came in EAP-TLS fragments ($(eap_rounds received response) EAP responses > 4)" \
+    test "$(eap_rounds received response)" -gt 4
+check "rsa4096 gateway: ping through the tunnel" ping_host
+disconnect_cleanly "rsa4096 gateway"
+start_gateway
 
 echo "== a client certificate from a CA the gateway does not trust"
 profile intruder intruder
