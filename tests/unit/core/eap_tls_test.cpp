@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <functional>
 
 using namespace ikevpn;
 namespace eap = core::eap;
@@ -308,12 +309,15 @@ crypto::TlsClientConfig client_config(const test::TestCert& client, const std::s
     return c;
 }
 
-Handshake run(test::FakeEapTlsServer& server, crypto::TlsClientConfig config, std::size_t fragment_size = 1000) {
+// `corrupt` may change each request of the server before the peer sees it (round number, packet).
+Handshake run(test::FakeEapTlsServer& server, crypto::TlsClientConfig config, std::size_t fragment_size = 1000,
+              const std::function<void(int, Bytes&)>& corrupt = {}) {
     auto random = crypto::make_system_random();
     eap::EapPeer peer("alice@example.com", eap::TlsPeer(crypto::make_tls_client(std::move(config), *random), fragment_size));
     Handshake h;
     Bytes request = server.start();
     for (int round = 0; round < 100; ++round) {
+        if (corrupt) corrupt(round, request);
         auto step = peer.on_packet(request);
         if (step.failure || step.success) {
             h.failure = step.failure;
@@ -396,5 +400,46 @@ TEST_CASE("EAP-TLS against Botan's TLS server: certificate failures are clear er
         auto h = run(server, client_config(client_cert, gateway_pki.ca_pem(), "vpn.example.com"));
         REQUIRE(h.failure);
         CHECK_MESSAGE(h.failure->find("expired") != std::string::npos, *h.failure);
+    }
+}
+
+TEST_CASE("EAP-TLS against Botan's TLS server: a corrupted byte anywhere in the gateway's flight is a clean failure") {
+    test::TestPki gateway_pki("Gateway CA");
+    test::TestPki client_pki("Client CA");
+    auto server_cert = gateway_pki.issue(cert_options("vpn.example.com", "vpn.example.com"));
+    auto client_cert = client_pki.issue(cert_options("alice"));
+    // Round 1 carries the first fragment of the ServerHello..ServerHelloDone flight (round 0 is Start).
+    // Every 37th byte after the EAP and EAP-TLS headers, one at a time.
+    int failures = 0, runs = 0;
+    for (std::size_t at = 10; at < 600; at += 37) {
+        test::FakeEapTlsServer server(server_cert, client_pki.ca_pem(), 600);
+        auto h = run(server, client_config(client_cert, gateway_pki.ca_pem(), "vpn.example.com"), 1000,
+                     [at](int round, Bytes& request) {
+                         if (round == 1 && at < request.size()) request[at] ^= 0x40;
+                     });
+        ++runs;
+        CHECK_FALSE(h.success);
+        if (h.failure) {
+            ++failures;
+            CHECK_MESSAGE(h.failure->rfind("EAP-TLS: ", 0) == 0, *h.failure);
+        }
+    }
+    CHECK(failures == runs);
+}
+
+TEST_CASE("EAP-TLS peer: random requests after Start never crash the real TLS client") {
+    test::TestPki gateway_pki("Gateway CA");
+    auto client_cert = gateway_pki.issue(cert_options("alice"));
+    auto random = crypto::make_system_random();
+    for (int trial = 0; trial < 200; ++trial) {
+        eap::TlsPeer peer(crypto::make_tls_client(client_config(client_cert, gateway_pki.ca_pem(), "x"), *random), 300);
+        REQUIRE(peer.on_request(start_request).response);
+        Bytes junk(std::size_t(1 + trial * 7 % 900));
+        random->fill(junk);
+        junk[0] = std::uint8_t(junk[0] & ~eap::tls_flag::start);  // keep it a TLS data request
+        auto step = peer.on_request(junk);
+        // ACK of a fragment, or a failure: never success, never an exception.
+        CHECK((step.failure || (step.response && *step.response == ack)));
+        CHECK_FALSE(peer.succeeded());
     }
 }
