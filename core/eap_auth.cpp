@@ -27,6 +27,15 @@ eap::EapPeer make_tls_peer(const SessionConfig& config, crypto::RandomSource& ra
                         eap::TlsPeer(crypto::make_tls_client(std::move(tls), random), config.eap_tls_fragment_size));
 }
 
+// The gateway's TLS certificate fails as its IKE certificate would (CERT_INVALID, ID_MISMATCH).
+CloseCode failure_code(crypto::TlsFailureKind kind) {
+    switch (kind) {
+    case crypto::TlsFailureKind::certificate: return CloseCode::cert_invalid;
+    case crypto::TlsFailureKind::identity: return CloseCode::id_mismatch;
+    default: return CloseCode::auth_failed;
+    }
+}
+
 eap::EapPeer make_peer(const SessionConfig& config, crypto::RandomSource& random) {
     if (config.eap_tls) return make_tls_peer(config, random);
     return eap::EapPeer(eap_identity(config), config.eap_password, random);
@@ -65,7 +74,7 @@ std::variant<EapAuthTask::Round, Failure> EapAuthTask::process(const IkeSa& sa, 
     }
     if (!eap) return Failure{CloseCode::protocol_error, "IKE_AUTH response without an EAP payload during EAP"};
     eap::PeerStep step = peer_.on_packet(eap->body);
-    if (step.failure) return Failure{CloseCode::auth_failed, std::move(*step.failure)};
+    if (step.failure) return Failure{failure_code(peer_.tls_failure_kind()), std::move(*step.failure)};
     if (step.send) {
         round.request.push_back({msg::PayloadType::eap, false, msg::RawPayload{std::move(*step.send)}});
         return round;

@@ -84,6 +84,7 @@ public:
     Bytes take_output() override { return std::exchange(output_, {}); }
 
     bool established() const override { return client_ && client_->is_active(); }
+    TlsFailureKind failure_kind() const override { return failure_kind_; }
 
     SecureBytes export_key(const std::string& label, std::size_t length) const override {
         if (!established()) return {};
@@ -108,24 +109,27 @@ private:
                                const std::vector<std::shared_ptr<const Botan::OCSP::Response>>&,
                                const std::vector<Botan::Certificate_Store*>&, Botan::Usage_Type, const std::string&,
                                const Botan::TLS::Policy&) override {
-        if (chain.empty()) fail_certificate(Botan::TLS::Alert::BAD_CERTIFICATE, "EAP-TLS: the gateway sent no TLS certificate");
+        if (chain.empty()) fail_certificate(TlsFailureKind::certificate, "EAP-TLS: the gateway sent no TLS certificate");
         const Certificate leaf(chain.front());
         std::vector<CertificatePtr> intermediates;
         for (std::size_t i = 1; i < chain.size(); ++i) intermediates.push_back(std::make_shared<const Certificate>(chain[i]));
         const std::string subject = certificate_subject(leaf);
         if (auto reason = validate_certificate(leaf, intermediates, config_.trusted_cas, config_.now))
-            fail_certificate(Botan::TLS::Alert::BAD_CERTIFICATE, "EAP-TLS: the gateway's TLS certificate '" + subject +
-                                                                     "' is not valid for the profile's 'ca': " + *reason);
+            fail_certificate(TlsFailureKind::certificate, "EAP-TLS: the gateway's TLS certificate '" + subject +
+                                                              "' is not valid for the profile's 'ca': " + *reason);
         if (config_.check_identity) {
             if (auto reason = config_.check_identity(leaf))
-                fail_certificate(Botan::TLS::Alert::CERTIFICATE_UNKNOWN,
-                                 "EAP-TLS: the gateway's TLS certificate '" + subject + "' " + *reason);
+                fail_certificate(TlsFailureKind::identity, "EAP-TLS: the gateway's TLS certificate '" + subject + "' " + *reason);
         }
     }
 
-    [[noreturn]] void fail_certificate(Botan::TLS::Alert::Type alert, std::string reason) {
+    // Botan answers the exception with a fatal alert (bad_certificate / certificate_unknown).
+    [[noreturn]] void fail_certificate(TlsFailureKind kind, std::string reason) {
         failure_ = std::move(reason);
-        throw Botan::TLS::TLS_Exception(alert, *failure_);
+        failure_kind_ = kind;
+        throw Botan::TLS::TLS_Exception(kind == TlsFailureKind::identity ? Botan::TLS::Alert::CERTIFICATE_UNKNOWN
+                                                                         : Botan::TLS::Alert::BAD_CERTIFICATE,
+                                        *failure_);
     }
 
     // --- Credentials_Manager: our certificate when the gateway asks for one of a key type we have.
@@ -149,6 +153,7 @@ private:
     std::optional<Botan::TLS::Client> client_;
     Bytes output_;
     std::optional<std::string> failure_;
+    TlsFailureKind failure_kind_ = TlsFailureKind::handshake;
 };
 
 }  // namespace

@@ -28,6 +28,10 @@ struct TlsClientConfig {
     std::function<std::optional<std::string>(const Certificate& leaf)> check_identity;
 };
 
+// What a failed handshake was about: the gateway's certificate (path validation), its identity, or
+// anything else (alerts, malformed records, no common cipher suite).
+enum class TlsFailureKind : std::uint8_t { handshake, certificate, identity };
+
 class TlsClient {
 public:
     virtual ~TlsClient() = default;
@@ -38,6 +42,7 @@ public:
     // failure of ours, take_output() holds the fatal alert for the gateway; after its alert, nothing.
     virtual std::optional<std::string> received(ByteView records) = 0;
     virtual Bytes take_output() = 0;
+    virtual TlsFailureKind failure_kind() const = 0;  // meaningful once received() failed
     virtual bool established() const = 0;
     // RFC 5705 exporter without a context: PRF(master_secret, label, client.random | server.random).
     // Empty before the handshake completed.

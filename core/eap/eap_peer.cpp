@@ -18,6 +18,11 @@ const char* EapPeer::method_name() const {
     return std::holds_alternative<TlsPeer>(method_) ? "EAP-TLS" : "EAP-MSCHAPv2";
 }
 
+crypto::TlsFailureKind EapPeer::tls_failure_kind() const {
+    const auto* tls = std::get_if<TlsPeer>(&method_);
+    return tls ? tls->failure_kind() : crypto::TlsFailureKind::handshake;
+}
+
 std::uint8_t EapPeer::method_type() const {
     return std::uint8_t(std::holds_alternative<TlsPeer>(method_) ? Type::tls : Type::mschapv2);
 }

@@ -30,6 +30,8 @@ public:
     // The key of the final AUTH exchange; set once Success arrived.
     const std::optional<SecureBytes>& msk() const;
     const char* method_name() const;
+    // After a failure of EAP-TLS: the gateway's TLS certificate or identity, or anything else.
+    crypto::TlsFailureKind tls_failure_kind() const;
 
 private:
     PeerStep answer(std::uint8_t identifier, std::uint8_t type, Bytes data) const;

@@ -85,6 +85,8 @@ public:
     bool succeeded() const { return msk_.has_value(); }
     // MSK = TLS-PRF-64(master secret, "client EAP encryption", client.random || server.random) (§2.3).
     const std::optional<SecureBytes>& msk() const { return msk_; }
+    // After a failure: whether the gateway's TLS certificate (or its identity) was the reason.
+    crypto::TlsFailureKind failure_kind() const { return tls_->failure_kind(); }
 
 private:
     MethodStep on_message(Bytes message);

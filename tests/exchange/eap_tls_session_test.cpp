@@ -32,6 +32,7 @@ struct Pkis {
     test::TestCert gateway = gateway_ca.issue(named("gw.example.com", "gw.example.com"));
     test::TestCert other_name = gateway_ca.issue(named("tls.example.com", "tls.example.com"));
     test::TestCert client = client_ca.issue(named("client", "", "client@example.com"));
+    test::TestCert rogue = other_ca.issue(named("gw.example.com", "gw.example.com"));
 };
 Pkis& pkis() {
     static Pkis p;
@@ -119,10 +120,18 @@ TEST_CASE("EAP-TLS: failures end with a one-line reason") {
         Harness h(make_config(), gateway_options(pkis().other_name, pkis().client_ca.ca_pem(), method));
         h.run(h.session.start(h.now));
         CHECK_FALSE(h.find<core::InstallChildSa>());
-        CHECK(h.closed().code == core::CloseCode::auth_failed);
+        CHECK(h.closed().code == core::CloseCode::id_mismatch);
         CHECK(h.closed().reason == "EAP-TLS: the gateway's TLS certificate 'CN=tls.example.com, O=Example' does not "
                                    "contain its identity 'gw.example.com' as a subjectAltName DNS name");
         CHECK_FALSE(h.timer);
+    }
+    SUBCASE("the gateway's TLS certificate is not from the profile's CA") {
+        Harness h(make_config(), gateway_options(pkis().rogue, pkis().client_ca.ca_pem(), method));
+        h.run(h.session.start(h.now));
+        CHECK_FALSE(h.find<core::InstallChildSa>());
+        CHECK(h.closed().code == core::CloseCode::cert_invalid);
+        CHECK(h.closed().reason == "EAP-TLS: the gateway's TLS certificate 'CN=gw.example.com, O=Example' is not valid "
+                                   "for the profile's 'ca': certificate issuer not found");
     }
     SUBCASE("the gateway does not trust our certificate") {
         Harness h(make_config(), gateway_options(pkis().gateway, pkis().other_ca.ca_pem(), method));

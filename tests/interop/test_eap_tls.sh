@@ -7,9 +7,9 @@
 # client's identity in --list-sas, our MSK-keyed AUTH verified), ping through the tunnel, disconnect leaves
 # nothing; an RSA client certificate with an explicit eap_identity (our flight goes out in 1000-byte
 # EAP-TLS fragments); an RSA-4096 gateway (its flight comes in strongSwan's 1024-byte fragments); a client
-# certificate from a CA the gateway does not trust → one-line error, exit 1; a gateway TLS certificate
-# (aaa_id) that the profile's CA did not issue, or that is for another name → one-line errors naming the
-# TLS certificate. After each failure the gateway holds no SA (our alert or ACK, then its EAP-Failure).
+# certificate from a CA the gateway does not trust → one-line error, AUTH_FAILED, exit 1; a gateway TLS
+# certificate (aaa_id) that the profile's CA did not issue (CERT_INVALID), or that is for another name
+# (ID_MISMATCH) → one-line errors naming the TLS certificate. After each failure the gateway holds no SA (our alert or ACK, then its EAP-Failure).
 # Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -112,12 +112,12 @@ disconnect_cleanly() {
     check "$label: no TUN left, ip rule unchanged" nothing_left
     check "$label: gateway holds no SA" gateway_holds_no_sa
 }
-# fails_with LABEL MESSAGE — after ikevpn_run_foreground: exit 1, error event AUTH_FAILED, the message,
+# fails_with LABEL CODE MESSAGE — after ikevpn_run_foreground: exit 1, error event CODE, the message,
 # nothing left on either side.
 fails_with() {
-    local label=$1 message=$2
+    local label=$1 code=$2 message=$3
     check "$label: exits with status 1 by itself (got $IKEVPN_STATUS)" test "$IKEVPN_STATUS" -eq 1
-    check "$label: error event AUTH_FAILED" error_code_is AUTH_FAILED
+    check "$label: error event $code" error_code_is "$code"
     check "$label: the one-line error '$message'" stderr_mentions "$message"
     echo "INFO: $label: $(grep -m1 -F "$message" "$IKEVPN_DIR/stderr.log" || tail -n 1 "$IKEVPN_DIR/stderr.log")"
     check "$label: no TUN left, ip rule unchanged" nothing_left
@@ -175,7 +175,7 @@ echo "== a client certificate from a CA the gateway does not trust"
 profile intruder intruder
 successes_before=$(grep -c "EAP method EAP_TLS succeeded" "$LAB_GATEWAY_DIR/charon.log" || true)
 ikevpn_run_foreground "$dir" 40
-fails_with "untrusted client CA" "(it does not accept our certificate)"
+fails_with "untrusted client CA" AUTH_FAILED "(it does not accept our certificate)"
 tls_successes_unchanged() { [[ $(grep -c "EAP method EAP_TLS succeeded" "$LAB_GATEWAY_DIR/charon.log" || true) == "$successes_before" ]]; }
 check "untrusted client CA: the gateway's EAP-TLS did not succeed" tls_successes_unchanged
 check "untrusted client CA: no tunnel" not client_has_link ikevpn0
@@ -184,14 +184,14 @@ echo "== the gateway's TLS certificate is not from the profile's CA"
 start_gateway "aaa_id = tls.example.com" tls-rogue
 profile tls_ca client
 ikevpn_run_foreground "$dir" 40
-fails_with "TLS certificate CA" \
+fails_with "TLS certificate CA" CERT_INVALID \
     "EAP-TLS: the gateway's TLS certificate 'C=CH, O=Rogue, CN=tls.example.com' is not valid for the profile's 'ca'"
 
 echo "== the gateway's TLS certificate is for another name"
 start_gateway "aaa_id = tls.example.com" tls-other
 profile tls_name client
 ikevpn_run_foreground "$dir" 40
-fails_with "TLS certificate name" \
+fails_with "TLS certificate name" ID_MISMATCH \
     "EAP-TLS: the gateway's TLS certificate 'C=CH, O=Example, CN=tls.example.com' does not contain its identity 'vpn.example.com'"
 
 checks_summary

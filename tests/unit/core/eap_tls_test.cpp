@@ -39,6 +39,7 @@ public:
     }
     Bytes take_output() override { return std::exchange(pending_, {}); }
     bool established() const override { return established_; }
+    crypto::TlsFailureKind failure_kind() const override { return crypto::TlsFailureKind::handshake; }
     SecureBytes export_key(const std::string&, std::size_t length) const override {
         return established_ ? SecureBytes(length, 0x5a) : SecureBytes{};
     }
