@@ -97,7 +97,7 @@ CheckResult check_profile(const fs::path& file) {
         const Profile p = load_profile(file, result.warnings);
         result.summary = p.name + ": gateway " + p.gateway + " port " + std::to_string(p.port) + ", local_id " +
                          p.local_id + ", remote_id " + p.remote_id + ", auth " +
-                         (p.auth == AuthMethod::pubkey ? "pubkey" : p.auth == AuthMethod::eap_mschapv2 ? "eap-mschapv2" : "psk") + ", " +
+                         (p.auth == AuthMethod::pubkey ? "pubkey" : p.auth == AuthMethod::eap_mschapv2 ? "eap-mschapv2" : p.auth == AuthMethod::eap_tls ? "eap-tls" : "psk") + ", " +
                          std::to_string(p.ike_proposals.size()) + " IKE and " + std::to_string(p.esp_proposals.size()) +
                          " ESP proposals, " + std::to_string(p.routes.size()) + " routes, TUN " + p.tun.name;
     } catch (const ProfileError& e) {

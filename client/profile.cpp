@@ -162,6 +162,7 @@ private:
     void read_auth(const json& auth, Profile& p, mode_t profile_mode) const;
     void read_pubkey_auth(const json& auth, Profile& p) const;
     void read_eap_auth(const json& auth, Profile& p) const;
+    void read_eap_tls_auth(const json& auth, Profile& p) const;
     std::vector<crypto::CertificatePtr> read_certificates(const std::string& name, std::string_view key) const;
     void read_ca(const json& doc, Profile& p) const;
     void read_proposals(const json& doc, Profile& p) const;
@@ -271,8 +272,7 @@ void ProfileReader::read_auth(const json& auth, Profile& p, mode_t profile_mode)
     expect(auth, "auth", json::value_t::object, "an object such as {\"method\": \"psk\", \"psk_file\": \"x.psk\"}");
     if (!auth.contains("method")) fail("auth.method", "missing (\"psk\")");
     const auto method = get_string(auth["method"], "auth.method");
-    if (method == "eap-tls")
-        unsupported("auth.method", "'" + method + "'", "use \"psk\", \"pubkey\" or \"eap-mschapv2\"");
+    if (method == "eap-tls") return read_eap_tls_auth(auth, p);
     if (method == "pubkey") return read_pubkey_auth(auth, p);
     if (method == "eap-mschapv2") return read_eap_auth(auth, p);
     if (method != "psk")
@@ -324,6 +324,22 @@ void ProfileReader::read_eap_auth(const json& auth, Profile& p) const {
     p.eap_password_from_file = true;
     if (readable_by_others(read.mode))
         warnings_.push_back(path.string() + " is readable by group/others (chmod 600)");
+}
+
+// auth.method "eap-tls": our certificate and key as for "pubkey" (shown inside TLS, not in IKE AUTH), and
+// the EAP identity (default local_id).
+void ProfileReader::read_eap_tls_auth(const json& auth, Profile& p) const {
+    check_keys(auth, "auth.", {"method", "cert", "key", "intermediates", "eap_identity"});
+    json pubkey = auth;
+    pubkey.erase("eap_identity");
+    read_pubkey_auth(pubkey, p);
+    p.auth = AuthMethod::eap_tls;
+    // Botan 2 speaks TLS 1.2, where a client cannot sign with Ed25519.
+    if (crypto::private_key_type(*p.private_key) == crypto::KeyType::ed25519)
+        fail("auth.key", "an Ed25519 key cannot sign in TLS 1.2; EAP-TLS needs an ECDSA or RSA key");
+    p.eap_identity = auth.contains("eap_identity") ? get_string(auth["eap_identity"], "auth.eap_identity") : p.local_id;
+    if (p.eap_identity.empty() || p.eap_identity.size() > 255 || has_control_char(p.eap_identity))
+        fail("auth.eap_identity", "must be 1 to 255 printable characters");
 }
 
 // Every PEM certificate in one file (relative to the profile), or an error naming key and file.
@@ -534,6 +550,9 @@ Profile ProfileReader::read() {
     read_network(doc, p);
     if (p.auth == AuthMethod::eap_mschapv2 && p.ca.empty())
         fail("ca", "missing: with auth.method 'eap-mschapv2' the gateway must authenticate with a certificate, "
+                   "so list the CA file(s) that issued it");
+    if (p.auth == AuthMethod::eap_tls && p.ca.empty())
+        fail("ca", "missing: with auth.method 'eap-tls' the gateway must authenticate with a certificate, "
                    "so list the CA file(s) that issued it");
     if (p.auth == AuthMethod::pubkey && p.ca.empty())
         fail("ca", "missing: with auth.method 'pubkey' the gateway must authenticate with a certificate, "

@@ -18,7 +18,7 @@ namespace ikevpn::client {
 // what() is one line: "<file name>: key '<key>': <reason>" (or "<file name>: line L column C: ...").
 struct ProfileError : std::runtime_error { using std::runtime_error::runtime_error; };
 
-enum class AuthMethod : std::uint8_t { psk, pubkey, eap_mschapv2 };
+enum class AuthMethod : std::uint8_t { psk, pubkey, eap_mschapv2, eap_tls };
 enum class Encapsulation : std::uint8_t { udp };
 
 struct TunSettings {
@@ -55,6 +55,8 @@ struct Profile {
     // auth.method "pubkey": "auth.key" (PEM private key), "auth.cert" (PEM: our certificate first, any
     // further blocks are intermediates) and optional "auth.intermediates" (more PEM files); "auth.rsa_pss"
     // signs with RSASSA-PSS instead of PKCS#1 v1.5 when the key is RSA and the gateway speaks RFC 7427.
+    // auth.method "eap-tls" uses the same keys (cert, key, intermediates) for the TLS client certificate,
+    // plus "auth.eap_identity" (default local_id).
     crypto::PrivateKeyPtr private_key;
     std::vector<crypto::CertificatePtr> local_certs;
     bool rsa_pss = false;

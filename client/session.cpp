@@ -81,6 +81,11 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
         c.rsa_pss = profile_.rsa_pss;
     }
     c.eap_mschapv2 = profile_.auth == AuthMethod::eap_mschapv2;
+    c.eap_tls = profile_.auth == AuthMethod::eap_tls;
+    if (c.eap_tls) {
+        c.eap_tls_key = profile_.private_key;
+        c.eap_tls_certs = profile_.local_certs;
+    }
     c.eap_identity = profile_.eap_identity;
     c.eap_password = profile_.eap_password;
     c.trusted_cas = profile_.ca;

@@ -121,6 +121,7 @@ void map_auth(const Mapper& m, const std::string& name, SswanProfile& out) {
         cert_files();
     } else if (*type == "ikev2-eap-tls") {
         auth["method"] = "eap-tls";
+        if (eap_id) auth["eap_identity"] = *eap_id;
         cert_files();
     } else if (*type == "ikev2-psk") {
         auth["method"] = "psk";
@@ -132,7 +133,7 @@ void map_auth(const Mapper& m, const std::string& name, SswanProfile& out) {
     } else {
         m.fail("type", "unknown type '" + *type + "' (expected ikev2-eap, ikev2-cert, ikev2-eap-tls or ikev2-psk)");
     }
-    if (auth["method"] != "psk" && auth["method"] != "pubkey" && auth["method"] != "eap-mschapv2")
+    if (auth["method"] != "psk" && auth["method"] != "pubkey" && auth["method"] != "eap-mschapv2" && auth["method"] != "eap-tls")
         out.warnings.push_back("auth.method '" + auth["method"].get<std::string>() +
                                "' is not supported by this version of ikevpn yet ('ikevpn check' will say so); "
                                "the profile is written for when it is");

@@ -33,6 +33,11 @@ const char* where_expected(msg::IdType type) {
 
 }  // namespace
 
+std::optional<std::string> certificate_identity_problem(const crypto::Certificate& cert, const msg::IdPayload& id) {
+    if (certificate_holds(cert, id)) return std::nullopt;
+    return "does not contain its identity '" + identity_to_string(id) + "' " + where_expected(id.id_type);
+}
+
 bool uses_signatures(const SessionConfig& config) { return config.private_key || !config.trusted_cas.empty(); }
 
 msg::Payload build_signature_hash_algorithms() {
@@ -89,10 +94,8 @@ std::optional<Failure> check_gateway_certificate(const SessionConfig& config, co
     if (auto reason = crypto::validate_certificate(leaf, intermediates, config.trusted_cas, config.wall_clock()))
         return Failure{CloseCode::cert_invalid, "the gateway's certificate '" + crypto::certificate_subject(leaf) +
                                                     "' is not valid for the profile's 'ca': " + *reason};
-    if (!certificate_holds(leaf, id_r))
-        return Failure{CloseCode::id_mismatch, "the gateway's certificate '" + crypto::certificate_subject(leaf) +
-                                                   "' does not contain its identity '" + identity_to_string(id_r) +
-                                                   "' " + where_expected(id_r.id_type)};
+    if (auto problem = certificate_identity_problem(leaf, id_r))
+        return Failure{CloseCode::id_mismatch, "the gateway's certificate '" + crypto::certificate_subject(leaf) + "' " + *problem};
     gateway_cert = chain.front();
     return std::nullopt;
 }

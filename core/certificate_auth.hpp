@@ -36,6 +36,10 @@ void add_certificate_payloads(const SessionConfig& config, std::vector<msg::Payl
 
 // Checks the gateway's CERT payloads: the first one must validate against `trusted_cas` (with the others as
 // intermediates) at config.wall_clock() and contain `id_r`. On success `gateway_cert` is that certificate.
+// nullopt when `cert` holds `id` (RFC 4945 §3.1); otherwise "does not contain its identity 'x' as a
+// subjectAltName DNS name" — also the rule for the gateway's EAP-TLS certificate.
+std::optional<std::string> certificate_identity_problem(const crypto::Certificate& cert, const msg::IdPayload& id);
+
 std::optional<Failure> check_gateway_certificate(const SessionConfig& config, const std::vector<msg::Payload>& payloads,
                                                  const msg::IdPayload& id_r, crypto::CertificatePtr& gateway_cert);
 

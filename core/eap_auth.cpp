@@ -6,8 +6,45 @@
 
 namespace ikevpn::core {
 
+namespace {
+
+std::string eap_identity(const SessionConfig& config) {
+    return config.eap_identity.empty() ? config.local_id : config.eap_identity;
+}
+
+// EAP-TLS: our certificate inside TLS; the gateway's TLS certificate passes the same path validation and
+// identity rule (remote_id) as its IKE certificate.
+eap::EapPeer make_tls_peer(const SessionConfig& config, crypto::RandomSource& random) {
+    crypto::TlsClientConfig tls;
+    tls.key = config.eap_tls_key;
+    tls.chain = config.eap_tls_certs;
+    tls.trusted_cas = config.trusted_cas;
+    tls.now = config.wall_clock();
+    tls.check_identity = [id = make_identity(config.remote_id)](const crypto::Certificate& leaf) {
+        return certificate_identity_problem(leaf, id);
+    };
+    return eap::EapPeer(eap_identity(config),
+                        eap::TlsPeer(crypto::make_tls_client(std::move(tls), random), config.eap_tls_fragment_size));
+}
+
+// The gateway's TLS certificate fails as its IKE certificate would (CERT_INVALID, ID_MISMATCH).
+CloseCode failure_code(crypto::TlsFailureKind kind) {
+    switch (kind) {
+    case crypto::TlsFailureKind::certificate: return CloseCode::cert_invalid;
+    case crypto::TlsFailureKind::identity: return CloseCode::id_mismatch;
+    default: return CloseCode::auth_failed;
+    }
+}
+
+eap::EapPeer make_peer(const SessionConfig& config, crypto::RandomSource& random) {
+    if (config.eap_tls) return make_tls_peer(config, random);
+    return eap::EapPeer(eap_identity(config), config.eap_password, random);
+}
+
+}  // namespace
+
 EapAuthTask::EapAuthTask(const SessionConfig& config, crypto::RandomSource& random)
-    : config_(config), peer_(config.eap_identity.empty() ? config.local_id : config.eap_identity, config.eap_password, random) {}
+    : config_(config), peer_(make_peer(config, random)) {}
 
 void EapAuthTask::build_first(std::vector<msg::Payload>& payloads) const {
     payloads.push_back({msg::PayloadType::id_i, false, make_identity(config_.local_id)});
@@ -33,11 +70,11 @@ std::variant<EapAuthTask::Round, Failure> EapAuthTask::process(const IkeSa& sa, 
     if (!id_r_) {
         if (auto failure = check_gateway(sa, inner)) return *failure;
         round.progress.push_back("gateway certificate verified for '" + peer_identity_ + "'; starting " +
-                                 eap::EapPeer::method_name());
+                                 peer_.method_name());
     }
     if (!eap) return Failure{CloseCode::protocol_error, "IKE_AUTH response without an EAP payload during EAP"};
     eap::PeerStep step = peer_.on_packet(eap->body);
-    if (step.failure) return Failure{CloseCode::auth_failed, std::move(*step.failure)};
+    if (step.failure) return Failure{failure_code(peer_.tls_failure_kind()), std::move(*step.failure)};
     if (step.send) {
         round.request.push_back({msg::PayloadType::eap, false, msg::RawPayload{std::move(*step.send)}});
         return round;
@@ -49,7 +86,7 @@ std::variant<EapAuthTask::Round, Failure> EapAuthTask::process(const IkeSa& sa, 
                              msg::AuthPayload{msg::AuthMethod::shared_key_mic,
                                               crypto::psk_auth(*sa.prf, *peer_.msk(), sa.init_request, sa.nonce_r,
                                                                sa.keys.sk_pi, id_i.body())}});
-    round.progress.push_back(std::string(eap::EapPeer::method_name()) + " succeeded; sending the final AUTH");
+    round.progress.push_back(std::string(peer_.method_name()) + " succeeded; sending the final AUTH");
     final_sent_ = true;
     return round;
 }
@@ -62,14 +99,14 @@ std::optional<Failure> EapAuthTask::check_final(const IkeSa& sa, const std::vect
     const Bytes expected = crypto::psk_auth(*sa.prf, *peer_.msk(), sa.init_response, sa.nonce_i, sa.keys.sk_pr, id_r_->body());
     if (auth->method != msg::AuthMethod::shared_key_mic || !crypto::equal_constant_time(expected, auth->data))
         return Failure{CloseCode::auth_failed, "authentication failed: the gateway's final AUTH does not match the " +
-                                                   std::string(eap::EapPeer::method_name()) + " key (MSK)"};
+                                                   std::string(peer_.method_name()) + " key (MSK)"};
     return std::nullopt;
 }
 
 Failure EapAuthTask::final_refused(Failure notified) const {
     if (notified.code != CloseCode::auth_failed) return notified;
     return {CloseCode::auth_failed, "authentication failed: the gateway refused our final AUTH after " +
-                                        std::string(eap::EapPeer::method_name()) + " succeeded (AUTHENTICATION_FAILED)"};
+                                        std::string(peer_.method_name()) + " succeeded (AUTHENTICATION_FAILED)"};
 }
 
 }  // namespace ikevpn::core

@@ -51,14 +51,14 @@ void IkeSession::State::delete_then_close(Actions& out, Failure reason, TimePoin
 
 void IkeSession::State::start_auth(Actions& out, TimePoint now) {
     std::vector<msg::Payload> inner;
-    if (config.eap_mschapv2) start_eap_auth(inner);
+    if (config.eap_mschapv2 || config.eap_tls) start_eap_auth(inner);
     else if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
     build_config_request(config, inner);
     child_task.build(inner);
     mobike.build_auth(inner);
     phase = Phase::auth_sent;
     out.push_back(Progress{"authenticating as '" + config.local_id + "' with " +
-                           (config.eap_mschapv2 ? "EAP-MSCHAPv2" : config.private_key ? "a certificate" : "a pre-shared key")});
+                           (config.eap_mschapv2 ? "EAP-MSCHAPv2" : config.eap_tls ? "EAP-TLS" : config.private_key ? "a certificate" : "a pre-shared key")});
     send_protected(out, msg::ExchangeType::ike_auth, inner, now, config.retransmit.retransmits);
 }
 

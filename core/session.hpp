@@ -61,6 +61,14 @@ struct SessionConfig {
     bool eap_mschapv2 = false;
     std::string eap_identity;
     SecureBytes eap_password;
+    // EAP-TLS (RFC 5216, core/eap/eap_tls.hpp): as with eap_mschapv2 the gateway authenticates with its
+    // certificate first; then we prove ourselves inside TLS with eap_tls_key and eap_tls_certs (ours first,
+    // then intermediates), never with an IKE AUTH signature. TLS records go in EAP-TLS fragments of at
+    // most eap_tls_fragment_size bytes.
+    bool eap_tls = false;
+    crypto::PrivateKeyPtr eap_tls_key;
+    std::vector<crypto::CertificatePtr> eap_tls_certs;
+    std::size_t eap_tls_fragment_size = 1000;
     // Wall-clock time for certificate validity periods; tests inject their own.
     std::function<std::chrono::system_clock::time_point()> wall_clock = [] { return std::chrono::system_clock::now(); };
     std::vector<msg::Proposal> ike_proposals;

@@ -6,9 +6,11 @@
 #include "core/bytes.hpp"
 #include "core/crypto/secure_bytes.hpp"
 #include "core/eap/eap_mschapv2.hpp"
+#include "core/eap/eap_tls.hpp"
 
 #include <optional>
 #include <string>
+#include <variant>
 
 namespace ikevpn::core::eap {
 
@@ -22,16 +24,23 @@ class EapPeer {
 public:
     // `identity` answers EAP-Identity and is the MS-CHAPv2 user name.
     EapPeer(std::string identity, const SecureBytes& password, crypto::RandomSource& random);
+    // EAP-TLS (RFC 5216) with this TLS client; `identity` answers EAP-Identity.
+    EapPeer(std::string identity, TlsPeer tls);
     PeerStep on_packet(ByteView eap_packet);
     // The key of the final AUTH exchange; set once Success arrived.
-    const std::optional<SecureBytes>& msk() const { return method_.msk(); }
-    static const char* method_name() { return "EAP-MSCHAPv2"; }
+    const std::optional<SecureBytes>& msk() const;
+    const char* method_name() const;
+    // After a failure of EAP-TLS: the gateway's TLS certificate or identity, or anything else.
+    crypto::TlsFailureKind tls_failure_kind() const;
 
 private:
     PeerStep answer(std::uint8_t identifier, std::uint8_t type, Bytes data) const;
+    std::uint8_t method_type() const;
+    MethodStep run_method(ByteView type_data);
+    bool method_succeeded() const;
 
     std::string identity_;
-    MsChapV2Peer method_;
+    std::variant<MsChapV2Peer, TlsPeer> method_;
     std::optional<std::string> method_failure_;  // the method reported failure; EAP-Failure follows
     std::optional<std::uint8_t> refused_type_;   // the last method we answered with a Nak
 };

@@ -169,7 +169,7 @@ Bytes TestResponder::handle_auth(const msg::Message& m, ByteView raw) {
     auto inner = core::unprotect_message(raw, m, *aead_in_);
     if (!inner) return {};
     last_inner = *inner;
-    if (options_.eap_password) return handle_eap_auth(m.header.message_id, *inner);
+    if (options_.eap_password || options_.eap_method) return handle_eap_auth(m.header.message_id, *inner);
     const SecureBytes psk(options_.psk.begin(), options_.psk.end());
     const auto* id_i = msg::find<msg::IdPayload>(*inner, msg::PayloadType::id_i);
     const auto* auth = msg::find<msg::AuthPayload>(*inner, msg::PayloadType::auth);

@@ -65,6 +65,16 @@ struct ResponderOptions {
     bool eap_wrong_authenticator = false;  // MS-CHAPv2 Success with a wrong Authenticator Response
     bool eap_corrupt_final_auth = false;   // a wrong AUTH in the final response
     bool eap_refuse_final = false;         // AUTHENTICATION_FAILED instead of the final response
+    // Another EAP method instead of MS-CHAPv2 (EAP-TLS: eap_tls_session_test.cpp): after the Identity
+    // round, its start() and on_response() packets go out as they are; its msk() keys the final AUTHs
+    // once it sent EAP-Success.
+    struct EapMethodServer {
+        virtual ~EapMethodServer() = default;
+        virtual Bytes start() = 0;                      // the first EAP Request of the method
+        virtual Bytes on_response(ByteView eap) = 0;    // the next EAP Request, Success or Failure
+        virtual SecureBytes msk() const = 0;
+    };
+    std::shared_ptr<EapMethodServer> eap_method;
     // Reauthentication (RFC 4478): AUTH_LIFETIME in the IKE_AUTH response; the IPv4 address assigned.
     std::optional<std::uint32_t> auth_lifetime;
     Bytes virtual_ip{203, 0, 113, 7};

@@ -52,8 +52,14 @@ Bytes TestResponder::handle_eap_auth(std::uint32_t id, const std::vector<msg::Pa
     std::string error;
     auto packet = raw ? eap::decode(raw->body, error) : std::nullopt;
     if (!packet || packet->code != eap::Code::response) throw std::runtime_error("test gateway: bad EAP " + error);
+    if (packet->type == std::uint8_t(eap::Type::identity)) eap_identity_seen.assign(packet->data.begin(), packet->data.end());
+    if (options_.eap_method) {
+        Bytes next = packet->type == std::uint8_t(eap::Type::identity) ? options_.eap_method->start()
+                                                                        : options_.eap_method->on_response(raw->body);
+        if (!next.empty() && next[0] == std::uint8_t(eap::Code::success)) eap_msk_ = options_.eap_method->msk();
+        return reply({{msg::PayloadType::eap, false, msg::RawPayload{std::move(next)}}});
+    }
     if (packet->type == std::uint8_t(eap::Type::identity)) {
-        eap_identity_seen.assign(packet->data.begin(), packet->data.end());
         Bytes body{16};
         append(body, server_challenge);
         append(body, text("gw"));

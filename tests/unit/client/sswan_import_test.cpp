@@ -84,9 +84,13 @@ TEST_CASE("import: certificate types, the PSK extension and remote.cert") {
     doc["remote"]["cert"] = ikevpn::test::test_ca_base64;
     m = map_sswan(doc, "x.sswan", std::string("tls"));
     CHECK(m.profile["auth"]["method"] == "eap-tls");
+    CHECK(m.warnings.empty());  // eap-tls is supported
     CHECK(m.profile["ca"] == json::array({"tls-ca.pem"}));
     REQUIRE(m.ca_pem);
     CHECK(m.ca_pem->rfind("-----BEGIN CERTIFICATE-----\n", 0) == 0);
+    doc["local"]["eap_id"] = "alice@example.com";
+    m = map_sswan(doc, "x.sswan", std::string("tls"));
+    CHECK(m.profile["auth"]["eap_identity"] == "alice@example.com");
 
     doc = {{"name", "psk"}, {"type", "ikev2-psk"}, {"remote", {{"addr", "192.0.2.1"}}}};
     m = map_sswan(doc, "x.sswan", std::nullopt);
