@@ -23,25 +23,31 @@ public:
 
     // Something authenticated arrived from the gateway at `at` (earlier reports are ignored).
     void heard(TimePoint at) {
-        if (!last_heard_ || at > *last_heard_) last_heard_ = at;
+        if (!heard_ || at > last_heard_) last_heard_ = at;
+        heard_ = true;
     }
     // True when the gateway was silent for `interval` since it was last heard and since the last check;
     // never before it was heard at all (the tunnel's setup has its own timeout).
     bool due(TimePoint now) const {
-        if (!enabled() || !last_heard_) return false;
-        TimePoint since = *last_heard_;
-        if (last_check_ && *last_check_ > since) since = *last_check_;
+        if (!enabled() || !heard_) return false;
+        const TimePoint since = checked_ && last_check_ > last_heard_ ? last_check_ : last_heard_;
         return now - since >= interval_;
     }
     // A check was asked for at `now`: the next one is due no sooner than `interval` later, unless the
     // gateway is heard meanwhile and then falls silent again.
-    void checked(TimePoint now) { last_check_ = now; }
+    void checked(TimePoint now) {
+        last_check_ = now;
+        checked_ = true;
+    }
 
-    std::optional<TimePoint> last_heard() const { return last_heard_; }
+    std::optional<TimePoint> last_heard() const { return heard_ ? std::optional<TimePoint>(last_heard_) : std::nullopt; }
 
 private:
+    // Plain values with flags rather than optionals: GCC 12 warns falsely (-Wmaybe-uninitialized) about
+    // comparing the latter once inlined (as in IkeSession::State::settle).
     Duration interval_;
-    std::optional<TimePoint> last_heard_, last_check_;
+    TimePoint last_heard_{}, last_check_{};
+    bool heard_ = false, checked_ = false;
 };
 
 }  // namespace ikevpn::core
