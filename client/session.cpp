@@ -6,6 +6,7 @@
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
 #include "client/esp_liveness.hpp"
+#include "client/gateway_liveness.hpp"
 #include "client/host_integration.hpp"
 #include "client/log_describe.hpp"
 #include "client/old_path_listener.hpp"
@@ -131,6 +132,8 @@ private:
     EspLiveness liveness_{std::chrono::seconds(profile_.data_path_timeout)};
     std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
     void check_data_path();
+    // Liveness checks of the gateway (RFC 7296 §2.4), also sampled by run_rekey_monitor.
+    GatewayLiveness dpd_{std::chrono::seconds(profile_.dpd_seconds)};
     void follow_gateway(const IpAddress& address);
     // Make before break for a better path (client/path_probe.hpp).
     PathProbe probe_{io_, [this](ByteView message, const core::Path& arrived_on) { on_probe_ike(message, arrived_on); },
@@ -234,6 +237,7 @@ nlohmann::json Session::status() const {
     if (info.reauth_at) ike["reauth_seconds"] = seconds_until(*info.reauth_at);
     if (info.auth_expires_at) ike["auth_lifetime_seconds"] = seconds_until(*info.auth_expires_at);
     ike["reauthenticating"] = info.reauthenticating;
+    dpd_.add_status(ike, info, Clock::now());  // client/gateway_liveness.hpp
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
     for (auto& child : j["child_sas"]) {
@@ -465,6 +469,8 @@ void Session::finish(const core::Closed& ended) {
         io_.stop();
         return;
     }
+    if (closed.code == core::CloseCode::timeout && ike_ && ike_->info().liveness_failed)
+        events_.emit(dpd_.dead_event(closed.reason, Clock::now()));  // then `error` TIMEOUT, as any timeout
     const bool moved = closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
                        !ike_->info().mobike;
     const bool dead = dead_data_path_ && !local_error_;
@@ -528,6 +534,7 @@ asio::awaitable<void> Session::run_rekey_monitor() {
         for (std::uint32_t spi_in : data_path_->pairs_needing_rekey(profile_.rekey.child_bytes))
             perform(ike_->rekey_child(spi_in, Clock::now()));
         if (ike_ && !ike_->closed()) check_data_path();
+        if (ike_ && !ike_->closed()) perform(dpd_.poll(*ike_, data_path_->packets_in(), events_, Clock::now()));
     }
 }
 
