@@ -154,8 +154,10 @@ void IkeSession::State::on_response(Actions& out, const msg::Message& m, ByteVie
     if (phase == Phase::auth_sent) return on_auth_response(out, m.payloads, *inner, now);
     if (phase == Phase::deleting) return finish(out, close_reason);
     if (pending->mobike_update) return on_update_response(out, *inner, now);
+    const bool liveness = pending->liveness;
     pending.reset();
     out.push_back(CancelTimer{});
+    if (liveness) return on_liveness_response(out, now);  // core/session_liveness.cpp
     if (child_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)
         return on_child_rekey_response(out, *inner, now);
     if (ike_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)

@@ -44,6 +44,15 @@ void IkeSession::State::start_liveness_check(Actions& out, TimePoint now) {
     pending->liveness = true;
 }
 
+void IkeSession::State::on_liveness_response(Actions& out, TimePoint now) {
+    // The path changed while the check was in flight: on_path() sent it again from the new path
+    // (RFC 4555 §3.5) and left the move to follow its answer, as it does for an update in flight.
+    if (restart_update && newest && mobike.negotiated()) {
+        restart_update = false;
+        send_update(out, *newest, now);
+    }
+}
+
 Failure IkeSession::State::liveness_timeout(const PendingRequest& p, TimePoint now) {
     liveness_failed = true;
     const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - p.first_sent).count();

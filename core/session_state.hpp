@@ -276,6 +276,7 @@ struct IkeSession::State {
     // --- liveness checks (core/session_liveness.cpp) ---
     void request_liveness(Actions& out, TimePoint now);
     void start_liveness_check(Actions& out, TimePoint now);
+    void on_liveness_response(Actions& out, TimePoint now);
     // The reason a check whose retransmissions all went unanswered gives for closing.
     Failure liveness_timeout(const PendingRequest& p, TimePoint now);
 };

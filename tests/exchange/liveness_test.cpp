@@ -313,3 +313,35 @@ TEST_CASE("no check during a wait for a path (MOBIKE) or before the tunnel is up
     CHECK(r.requests.size() == sent);
     CHECK(r.session.info().liveness_checks == 0);
 }
+
+TEST_CASE("MOBIKE: a path change while a check is in flight resends it from the new path, then moves the SAs") {
+    core::SessionConfig c = test::psk_session_config();
+    c.mobike = true;
+    test::ResponderOptions o;
+    o.mobike = true;
+    Harness h(c, o);
+    const core::Path wifi{{*IpAddress::parse("192.0.2.10"), 40001}, {*IpAddress::parse("192.0.2.1"), 4500}};
+    const core::Path cellular{{*IpAddress::parse("192.0.2.20"), 40002}, wifi.remote};
+    h.run(h.session.on_path(wifi, h.now));
+    h.connect();
+    REQUIRE(h.session.info().mobike);
+    h.hold = [](const Bytes& m) { return header_of(m).exchange == msg::ExchangeType::informational; };
+    h.now += 30s;
+    h.run(h.session.check_liveness(h.now));
+    REQUIRE(h.held.size() == 1);
+    h.now += 1s;
+    h.run(h.session.on_path(cellular, h.now));  // the check goes out again at once, from the new path
+    REQUIRE(h.held.size() == 2);
+    CHECK(h.held[1] == h.held[0]);
+    CHECK(h.responder.updates_seen == 0);
+    h.hold = [](const Bytes&) { return false; };
+    h.release();  // the answer to the check, then UPDATE_SA_ADDRESSES for the new path
+    CHECK(h.responder.updates_seen == 1);
+    const auto moved = h.all<core::PathChanged>();
+    REQUIRE(moved.size() == 1);
+    CHECK(moved[0].new_path == cellular);
+    REQUIRE(h.session.info().path);
+    CHECK(*h.session.info().path == cellular);
+    CHECK(h.session.info().state == "connected");
+    CHECK(h.session.info().liveness_checks == 1);
+}
