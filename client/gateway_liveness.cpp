@@ -32,7 +32,12 @@ std::optional<std::int64_t> GatewayLiveness::silent_seconds(Clock::time_point no
 void GatewayLiveness::add_status(nlohmann::json& ike_sa, const core::IkeSaInfo& info, Clock::time_point now) const {
     ike_sa["dpd_seconds"] = interval_.count();
     ike_sa["dpd_checks"] = info.liveness_checks;
-    const auto silent = silent_seconds(now);
+    // The negotiator's own time too: an IKE message since the last sample (e.g. IKE_AUTH's answer) counts.
+    auto silent = silent_seconds(now);
+    if (info.last_received) {
+        const auto ike = std::chrono::duration_cast<std::chrono::seconds>(now - *info.last_received).count();
+        if (!silent || ike < *silent) silent = ike;
+    }
     ike_sa["last_received_seconds_ago"] = silent ? nlohmann::json(*silent) : nlohmann::json(nullptr);
 }
 

@@ -55,6 +55,10 @@ TEST_CASE("status keys and the gateway_dead event") {
     info.liveness_checks = 2;
     w.add_status(ike, info, t0);
     CHECK(ike["last_received_seconds_ago"].is_null());  // nothing heard yet
+    info.last_received = t0 - 2s;  // IKE_AUTH's answer, before the first sample
+    w.add_status(ike, info, t0);
+    CHECK(ike["last_received_seconds_ago"] == 2);
+    info.last_received.reset();
     w.observe(0, t0, t0);
     w.add_status(ike, info, t0 + 5s);
     CHECK(ike["dpd_seconds"] == 3);
