@@ -59,7 +59,7 @@ check "no liveness check while ESP arrives (dpd_checks $checks_before -> $(jq '.
 # (b) Idle for 3 × dpd_seconds (+ 1) with the gateway alive: checks go out, are answered, nothing changes.
 sleep $((3 * dpd + 1))  # checks come within a second of dpd_seconds of silence (sampled once a second)
 after=$(status_json)
-echo "INFO: ike_sa after $((3 * dpd)) s idle: $(jq -c '.ike_sa | {spi_i, spi_r, dpd_checks, last_received_seconds_ago}' <<<"$after")"
+echo "INFO: ike_sa after $((3 * dpd + 1)) s idle: $(jq -c '.ike_sa | {spi_i, spi_r, dpd_checks, last_received_seconds_ago}' <<<"$after")"
 requests_after=$(gateway_informational_requests)
 echo "INFO: empty INFORMATIONAL requests parsed by the gateway: $requests_before -> $requests_after"
 check "at least 2 liveness checks sent while idle" jq -e ".ike_sa.dpd_checks >= $checks_before + 2" <<<"$after"
