@@ -345,3 +345,18 @@ TEST_CASE("MOBIKE: a path change while a check is in flight resends it from the 
     CHECK(h.session.info().state == "connected");
     CHECK(h.session.info().liveness_checks == 1);
 }
+
+TEST_CASE("no check while a reauthentication builds the new IKE SA: its own retransmissions notice a dead gateway") {
+    core::SessionConfig c = test::psk_session_config();
+    c.rekey.reauth_lifetime = 600s;
+    Harness h(c);
+    h.connect();
+    h.drop = [](const Bytes& m) { return header_of(m).exchange == msg::ExchangeType::ike_sa_init; };
+    REQUIRE(h.fire_timer());  // the reauthentication starts; its IKE_SA_INIT goes unanswered
+    REQUIRE(h.session.info().reauthenticating);
+    const auto informational = h.informational_requests();
+    h.now += 500ms;
+    h.run(h.session.check_liveness(h.now));
+    CHECK(h.informational_requests() == informational);
+    CHECK(h.session.info().liveness_checks == 0);
+}
