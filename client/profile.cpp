@@ -540,7 +540,7 @@ Profile ProfileReader::read() {
     check_keys(doc, "", {"name", "gateway", "port", "local_id", "remote_id", "auth", "ca", "ike", "esp",
                          "virtual_ip", "routes", "dns", "mobike", "encap", "nat_keepalive", "replay_window",
                          "tun", "kill_switch", "rekey", "control_group", "data_path_timeout",
-                         "allow_weak_algorithms", "fragmentation", "fragment_size"});
+                         "allow_weak_algorithms", "fragmentation", "fragment_size", "dpd_seconds"});
     Profile p;
     p.path = file_;
     read_identity(doc, p);
@@ -563,6 +563,7 @@ Profile ProfileReader::read() {
     if (doc.contains("tun")) read_tun(doc["tun"], p);
     if (doc.contains("data_path_timeout"))
         p.data_path_timeout = get_int(doc["data_path_timeout"], "data_path_timeout", 0, 3600);
+    if (doc.contains("dpd_seconds")) p.dpd_seconds = get_int(doc["dpd_seconds"], "dpd_seconds", 0, 3600);
     if (doc.contains("kill_switch")) read_kill_switch(doc["kill_switch"], p);
     read_rekey(doc.contains("rekey") ? doc["rekey"] : json::object(), p);
     if (doc.contains("control_group")) {

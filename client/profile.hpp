@@ -96,6 +96,10 @@ struct Profile {
     // the CHILD SA is rekeyed, and as long again after that the tunnel re-established
     // (client/esp_liveness.hpp), 0..3600; 0 disables the watch.
     int data_path_timeout = 30;
+    // "dpd_seconds": seconds without anything authenticated from the gateway (IKE or ESP) after which an
+    // empty INFORMATIONAL request checks that it is still there (RFC 7296 §2.4, client/gateway_liveness.hpp),
+    // 0..3600; 0 disables the checks. Unanswered after its retransmissions (~31 s): the tunnel ends (TIMEOUT).
+    int dpd_seconds = 30;
     // "control_group": a group whose members may use the control socket (status, disconnect) besides
     // root; empty: root only (socket mode 0600).
     std::string control_group;

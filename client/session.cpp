@@ -142,6 +142,7 @@ nlohmann::json Session::status() const {
     if (info.reauth_at) ike["reauth_seconds"] = seconds_until(*info.reauth_at);
     if (info.auth_expires_at) ike["auth_lifetime_seconds"] = seconds_until(*info.auth_expires_at);
     ike["reauthenticating"] = info.reauthenticating;
+    dpd_.add_status(ike, info, Clock::now());  // client/gateway_liveness.hpp
     j["ike_sa"] = ike;
     j["child_sas"] = data_path_ ? data_path_->child_sas_status() : nlohmann::json::array();
     for (auto& child : j["child_sas"]) {
@@ -373,6 +374,8 @@ void Session::finish(const core::Closed& ended) {
         io_.stop();
         return;
     }
+    if (closed.code == core::CloseCode::timeout && ike_ && ike_->info().liveness_failed)
+        events_.emit(dpd_.dead_event(closed.reason, Clock::now()));  // then `error` TIMEOUT, as any timeout
     const bool moved = closed.code == core::CloseCode::path_lost && connected_ && !local_error_ && profile_.mobike &&
                        !ike_->info().mobike;
     const bool dead = dead_data_path_ && !local_error_;
@@ -436,6 +439,7 @@ asio::awaitable<void> Session::run_rekey_monitor() {
         for (std::uint32_t spi_in : data_path_->pairs_needing_rekey(profile_.rekey.child_bytes))
             perform(ike_->rekey_child(spi_in, Clock::now()));
         if (ike_ && !ike_->closed()) check_data_path();
+        if (ike_ && !ike_->closed()) perform(dpd_.poll(*ike_, data_path_->packets_in(), events_, Clock::now()));
     }
 }
 

@@ -7,6 +7,7 @@
 #include "client/control_socket.hpp"
 #include "client/data_path.hpp"
 #include "client/esp_liveness.hpp"
+#include "client/gateway_liveness.hpp"
 #include "client/host_integration.hpp"
 #include "client/old_path_listener.hpp"
 #include "client/path_probe.hpp"
@@ -108,6 +109,8 @@ private:
     EspLiveness liveness_{std::chrono::seconds(profile_.data_path_timeout)};
     std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
     void check_data_path();
+    // Liveness checks of the gateway (RFC 7296 §2.4), also sampled by run_rekey_monitor.
+    GatewayLiveness dpd_{std::chrono::seconds(profile_.dpd_seconds)};
     void follow_gateway(const IpAddress& address);
     // No path in the family in use: MOBIKE to the gateway's other-family address (client/gateway_family.hpp).
     bool move_to_other_family();

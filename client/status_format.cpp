@@ -98,6 +98,14 @@ void format_ike_sa(std::string& out, const json& ike) {
     }
     if (const auto age = count(ike, "established_seconds")) line(out, "established", format_duration(*age) + " ago");
     if (const auto rekey = count(ike, "rekey_seconds")) line(out, "rekey in", format_duration(*rekey));
+    // Liveness checks (client/gateway_liveness.hpp): when the gateway was last heard, and the policy.
+    if (const auto heard = count(ike, "last_received_seconds_ago")) {
+        const auto dpd = count(ike, "dpd_seconds").value_or(0);
+        line(out, "gateway heard", format_duration(*heard) + " ago" +
+                                       (dpd == 0 ? std::string(" (liveness checks off)")
+                                                 : " (checked after " + format_duration(dpd) + " of silence, " +
+                                                       std::to_string(count(ike, "dpd_checks").value_or(0)) + " sent)"));
+    }
 }
 
 void format_child_sa(std::string& out, const json& child) {

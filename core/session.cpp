@@ -154,8 +154,10 @@ void IkeSession::State::on_response(Actions& out, const msg::Message& m, ByteVie
     if (phase == Phase::auth_sent) return on_auth_response(out, m.payloads, *inner, now);
     if (phase == Phase::deleting) return finish(out, close_reason);
     if (pending->mobike_update) return on_update_response(out, *inner, now);
+    const bool liveness = pending->liveness;
     pending.reset();
     out.push_back(CancelTimer{});
+    if (liveness) return on_liveness_response(out, now);  // core/session_liveness.cpp
     if (child_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)
         return on_child_rekey_response(out, *inner, now);
     if (ike_rekey && m.header.exchange == msg::ExchangeType::create_child_sa)
@@ -175,7 +177,8 @@ void IkeSession::State::on_ike_rekey(Actions& out, std::uint32_t id, const std::
     // The exception is a MOBIKE update: it is redone on the new IKE SA (see below), and refusing would
     // hold back the rekey a gateway with userspace ESP starts right after a move.
     const bool update_pending = pending && pending->mobike_update;
-    if ((pending && !update_pending) || child_rekey || ike_rekey) {
+    // A liveness check of ours is dropped too: the gateway's request just proved it alive.
+    if ((pending && !update_pending && !pending->liveness) || child_rekey || ike_rekey) {
         respond(out, id, msg::ExchangeType::create_child_sa, {msg::make_notify(msg::NotifyType::temporary_failure)});
         return;
     }
@@ -329,6 +332,8 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
         if (m.header.spi_r == s_->sa.spi_r) s_->on_peer_request(out, m, datagram, now);
     }
     s_->reassembled.reset();
+    if (s_->authenticated_in) s_->last_received = now;  // core/session_liveness.cpp
+    s_->authenticated_in = false;
     s_->settle(out, now);
     return out;
 }
@@ -366,6 +371,10 @@ Actions IkeSession::on_timer(TimePoint now) {
         const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - p->first_sent).count();
         if (s_->phase == Phase::deleting) {
             s_->finish(out, s_->close_reason);
+            return out;
+        }
+        if (p->liveness) {  // RFC 7296 §2.4: "the peer MUST be considered dead"
+            s_->finish(out, s_->liveness_timeout(*p, now));
             return out;
         }
         s_->finish(out, {CloseCode::timeout, "no answer from the gateway " + s_->config.gateway.to_string() +
@@ -454,6 +463,9 @@ IkeSaInfo IkeSession::info() const {
     i.reauth_at = s_->reauth_at;
     i.auth_expires_at = s_->auth_expires_at;
     i.reauthenticating = s_->successor != nullptr;
+    i.last_received = s_->last_received;
+    i.liveness_checks = s_->liveness_checks;
+    i.liveness_failed = s_->liveness_failed;
     return i;
 }
 

@@ -218,6 +218,11 @@ struct IkeSaInfo {
     // Reauthentication: when the next one starts, and when the gateway's AUTH_LIFETIME ends (if it sent one).
     std::optional<TimePoint> reauth_at, auth_expires_at;
     bool reauthenticating = false;  // a new IKE SA is being built beside this one
+    // Liveness checks (RFC 7296 §2.4, check_liveness()): the gateway's last authenticated IKE message, the
+    // checks sent, and whether the session closed because one went unanswered.
+    std::optional<TimePoint> last_received;
+    std::uint64_t liveness_checks = 0;
+    bool liveness_failed = false;
 };
 
 class IkeSession {
@@ -245,6 +250,12 @@ public:
     Actions rekey_child(std::uint32_t spi_in, TimePoint now);
     // Rekey the IKE SA now (RFC 7296 §1.3.2); queued like rekey_child().
     Actions rekey_ike(TimePoint now);
+    // Is the gateway still there (RFC 7296 §2.4)? An empty INFORMATIONAL request, queued like rekey_ike()
+    // behind an outstanding request and dropped there if the gateway's answer to that one arrives first;
+    // ignored while a check is under way, during a MOBIKE update or a wait for a path, a reauthentication,
+    // and before the tunnel is up. Unanswered after all retransmissions: Closed{timeout}. When to call it
+    // is core/liveness_policy.hpp's business. core/session_liveness.cpp.
+    Actions check_liveness(TimePoint now);
 
     IkeSaInfo info() const;
     bool closed() const;

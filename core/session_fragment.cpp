@@ -72,9 +72,14 @@ bool IkeSession::State::on_fragment(const msg::Message& m, ByteView raw, TimePoi
 }
 
 std::optional<std::vector<msg::Payload>> IkeSession::State::unprotect(ByteView raw, const msg::Message& m) {
-    if (reassembled) return std::exchange(reassembled, std::nullopt);
+    if (reassembled) {
+        authenticated_in = true;  // every fragment was verified (core/session_liveness.cpp)
+        return std::exchange(reassembled, std::nullopt);
+    }
     if (msg::is_fragment(m)) return std::nullopt;
-    return sa.unprotect(raw, m);
+    auto inner = sa.unprotect(raw, m);
+    if (inner) authenticated_in = true;
+    return inner;
 }
 
 IkeSaInfo::Fragmentation IkeSession::State::fragment_info() const {

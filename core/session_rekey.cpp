@@ -72,6 +72,7 @@ void IkeSession::State::start_next(Actions& out, TimePoint now) {
         queue.pop_front();
         if (task.kind == TaskKind::child_rekey) start_child_rekey(out, task.spi_in, now);
         else if (task.kind == TaskKind::ike_rekey) start_ike_rekey(out, now);
+        else if (task.kind == TaskKind::liveness) start_liveness_check(out, now);  // session_liveness.cpp
         else start_child_delete(out, task.spi_in, now);
     }
 }

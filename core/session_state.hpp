@@ -48,10 +48,11 @@ struct PendingRequest {
     std::optional<Path> path;    // MOBIKE: where the request (and its retransmissions) leaves
     bool mobike_update = false;  // an UPDATE_SA_ADDRESSES request
     std::vector<Bytes> fragments;  // RFC 7383: sent (and retransmitted) instead of `bytes` when not empty
+    bool liveness = false;  // an empty INFORMATIONAL of ours (RFC 7296 §2.4; session_liveness.cpp)
 };
 
 // Requests of our own after IKE_AUTH, one at a time (window size 1, RFC 7296 §2.3).
-enum class TaskKind { child_rekey, ike_rekey, child_delete };
+enum class TaskKind { child_rekey, ike_rekey, child_delete, liveness };
 struct Task {
     TaskKind kind = TaskKind::child_rekey;
     std::uint32_t spi_in = 0;  // the pair to rekey or delete
@@ -129,6 +130,13 @@ struct IkeSession::State {
     std::string reauth_failure;         // why the last attempt failed
     std::optional<ChildSaKeys> successor_child;     // the successor is up: its CHILD SA
     std::optional<NetworkConfig> successor_network;  // and its addresses
+    // Liveness checks of ours (RFC 7296 §2.4, core/session_liveness.cpp): when the last authenticated
+    // message of the gateway's arrived; `authenticated_in` marks the datagram being handled as one.
+    std::optional<TimePoint> last_received;
+    bool authenticated_in = false;
+    std::optional<TimePoint> liveness_asked;  // a check waits in the queue since then
+    std::uint64_t liveness_checks = 0;        // sent (retransmissions not counted)
+    bool liveness_failed = false;             // closed because a check went unanswered
 
     void send_request(Actions& out, Bytes bytes, msg::ExchangeType exchange, bool nat_t, TimePoint now,
                       unsigned retransmits, std::optional<Path> on_path = std::nullopt);
@@ -265,6 +273,13 @@ struct IkeSession::State {
     bool redirect_in_informational(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& inner, TimePoint now);
 
     static void complete_reauth(std::unique_ptr<State>& self, Actions& out, TimePoint now);
+
+    // --- liveness checks (core/session_liveness.cpp) ---
+    void request_liveness(Actions& out, TimePoint now);
+    void start_liveness_check(Actions& out, TimePoint now);
+    void on_liveness_response(Actions& out, TimePoint now);
+    // The reason a check whose retransmissions all went unanswered gives for closing.
+    Failure liveness_timeout(const PendingRequest& p, TimePoint now);
 };
 
 }  // namespace ikevpn::core

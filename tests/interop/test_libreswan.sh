@@ -58,7 +58,7 @@ check "guest kernel has ESP, XFRM netlink and GCM loaded" \
 
 work="$LAB_DIR/ikevpn"
 ikevpn_write_profile "$work" '.ike = ["aes256gcm16-prfsha384-x25519", "aes128gcm16-prfsha256-ecp256"]
-    | .esp = ["aes256gcm16", "aes128gcm16"]'
+    | .esp = ["aes256gcm16", "aes128gcm16"] | .dpd_seconds = 3'
 rules_before=$(client_rules)
 lab_exec_host nft -f - <<'EOF'
 table inet seen {
@@ -112,6 +112,13 @@ check "guest kernel's SAs use AES-GCM (rfc4106)" guest_xfrm_has 'aead rfc4106\(g
 check "guest kernel's SAs are UDP-encapsulated (espinudp, port 4500)" \
     guest_xfrm_has 'encap type espinudp sport 4500'
 check "guest kernel has our inbound SPI $spi_in as an SA" guest_xfrm_has "spi 0x0*${spi_in#0x}([^0-9a-f]|$)"
+
+# Liveness checks of ours (RFC 7296 §2.4, profile dpd_seconds 3): idle for 8 s, pluto answers them.
+sleep 8
+idle_status=$(ikevpn_ctl status --json 2>/dev/null || true)
+echo "INFO: after 8 s idle: $(jq -c '.ike_sa | {dpd_checks, last_received_seconds_ago}' <<<"$idle_status" 2>/dev/null)"
+check "liveness checks sent while idle, pluto answered (heard within 4 s), still connected" jq -e \
+    '.state == "connected" and .ike_sa.dpd_checks >= 1 and .ike_sa.last_received_seconds_ago <= 4' <<<"$idle_status"
 
 check "ikevpn disconnect exits 0" ikevpn_ctl disconnect
 if ikevpn_wait_exit 15; then
