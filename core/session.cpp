@@ -43,6 +43,7 @@ void IkeSession::State::delete_then_close(Actions& out, Failure reason, TimePoin
     queue.clear();
     child_rekey.reset();
     ike_rekey.reset();
+    ike_collision.reset();  // the gateway's new IKE SA from a collision goes with the old one
     out.push_back(Progress{"deleting the IKE SA at the gateway"});
     // Two retransmissions only: nobody should wait half a minute for a disconnect.
     send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, build_ike_delete()),
@@ -383,6 +384,12 @@ Actions IkeSession::on_timer(TimePoint now) {
         const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - p->first_sent).count();
         if (s_->phase == Phase::deleting) {
             s_->finish(out, s_->close_reason);
+            return out;
+        }
+        if (s_->ike_collision) {  // our IKE SA rekey went unanswered, the gateway's stands (RFC 7296 §2.8.2)
+            out.push_back(Progress{"no answer to our IKE SA rekey; the gateway's own rekey of it stands"});
+            s_->adopt_peer_ike_sa(out, false, now);
+            s_->settle(out, now);
             return out;
         }
         s_->finish(out, {CloseCode::timeout, "no answer from the gateway " + s_->config.gateway.to_string() +

@@ -120,6 +120,14 @@ void IkeSession::State::on_child_rekey_response(Actions& out, const std::vector<
     child_rekey.reset();
     auto outcome = task.process(sa, inner);
     using R = ChildRekeyInitiator::Result;
+    if (outcome.result != R::done && collision) {
+        // RFC 7296 §2.8.1: the gateway finished its rekey of this pair before it saw ours (TEMPORARY_FAILURE
+        // while it deletes the old pair, CHILD_SA_NOT_FOUND once it is gone): its new pair stands, with the
+        // lifetime it got; no retry of ours.
+        out.push_back(Progress{outcome.reason + "; the gateway's own rekey of this CHILD SA stands"});
+        collision.reset();
+        return;
+    }
     if (outcome.result == R::temporary_failure) {
         child_rekey_at = retry_at(now);
         out.push_back(Progress{outcome.reason + ": trying again later"});

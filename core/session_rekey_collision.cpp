@@ -8,7 +8,13 @@
 //
 // While undecided, the gateway's new IKE SA waits in `ike_collision`; messages on it are not answered yet
 // (the gateway retransmits them once it is ours). CHILD SAs are untouched throughout: they simply belong
-// to whichever IKE SA stays.
+// to whichever IKE SA stays. Should our rekey go unanswered, the gateway's new IKE SA stays rather than the
+// tunnel timing out (session.cpp, on_timer).
+//
+// Not covered: when the gateway's Delete of the old IKE SA overtakes a *successful* answer to our rekey
+// (reordering, or that answer lost and the old IKE SA gone before our retransmission), we adopt the
+// gateway's IKE SA and forget ours as §2.8.2 says; the IKE SA the gateway created for us is then not
+// deleted by us but left to the gateway's liveness checks (it carries no CHILD SA).
 #include "core/session_state.hpp"
 
 namespace ikevpn::core {

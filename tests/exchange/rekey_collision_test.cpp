@@ -30,8 +30,8 @@ bool is_create_child(const Bytes& m) { return header_of(m).exchange == msg::Exch
 // Our requests and our answers to the gateway's requests are kept apart; `hold` keeps requests back until
 // release() (to let the gateway's own request cross ours).
 struct Harness : test::ExchangeDriver {
-    explicit Harness(test::ResponderOptions options = {})
-        : ExchangeDriver(test::psk_session_config(), std::move(options)) {
+    explicit Harness(test::ResponderOptions options = {}, core::SessionConfig config = test::psk_session_config())
+        : ExchangeDriver(std::move(config), std::move(options)) {
         on_send = [this](const core::SendDatagram& send) -> std::optional<Bytes> {
             if (is_response(send.message)) {
                 answers.push_back(send.message);
@@ -227,6 +227,36 @@ TEST_CASE("CHILD SA collision: the gateway's Delete of the old pair overtakes th
     h.run(h.session.rekey_child(installs[1].child.spi_in, h.now));
     CHECK(h.responder.child_rekeys.size() == 2);
     CHECK(h.pairs().size() == 1);
+}
+
+TEST_CASE("CHILD SA collision the gateway did not notice: it refuses ours with TEMPORARY_FAILURE, its pair stands") {
+    // The gateway finished its rekey before our request arrived and is deleting the old pair: "If a peer
+    // receives a request to rekey a CHILD SA that it is currently trying to close, it SHOULD reply with
+    // TEMPORARY_FAILURE" (RFC 7296 §2.25.1). Our attempt ends; it is not retried on the new pair.
+    test::ResponderOptions options;
+    options.rekey_errors = 1;
+    core::SessionConfig config = test::psk_session_config();
+    config.rekey.child_lifetime = std::chrono::seconds(600);
+    Harness h(options, config);
+    const core::ChildSaKeys first = h.connect();
+    h.now += std::chrono::seconds(100);
+    h.hold = is_create_child;
+    h.run(h.session.rekey_child(first.spi_in, h.now));
+    REQUIRE(h.gateway_request(h.responder.make_child_rekey_request(first.spi_out, std::nullopt)));
+    h.release();
+    CHECK(h.responder.create_child_requests == 1);
+    const auto installs = h.all<core::InstallChildSa>();
+    REQUIRE(installs.size() == 2);
+    const std::uint32_t theirs = installs[1].child.spi_in;
+    // The next rekey is the new pair's lifetime, not a retry 10–20 s later.
+    REQUIRE(h.timer);
+    CHECK(*h.timer == h.now + std::chrono::seconds(600));
+    REQUIRE(h.session.info().child_rekeys.size() == 1);
+    CHECK(h.session.info().child_rekeys[0].spi_in == theirs);
+    REQUIRE(h.gateway_request(h.esp_delete(first.spi_out)));
+    CHECK(h.pairs() == std::set<std::uint32_t>{theirs});
+    CHECK(h.responder.deleted_esp_spis.empty());
+    CHECK(h.session.info().state == "connected");
 }
 
 TEST_CASE("a gateway Delete of the only CHILD SA crossing our rekey of it: nothing leaks, the tunnel closes") {
@@ -428,5 +458,29 @@ TEST_CASE("the gateway's rekey of the IKE SA we already rekeyed gets TEMPORARY_F
     h.release();
     CHECK(h.responder.old_ike_sa_deleted);
     CHECK(h.all<core::IkeRekeyed>().size() == 1);
+    CHECK(h.session.info().state == "connected");
+}
+
+TEST_CASE("IKE SA collision: our rekey never answered, the gateway's new IKE SA is kept instead of a timeout") {
+    Harness h;
+    const core::ChildSaKeys first = h.connect();
+    IkeCollision c = collide_ike(h);
+    // The gateway never answers ours: every retransmission is held back too.
+    unsigned fired = 0;
+    while (h.all<core::IkeRekeyed>().empty() && h.fire_timer()) ++fired;
+    CHECK(fired == 5);  // the first timeout and four retransmissions (RetransmitPolicy)
+    CHECK(h.held.size() == 5);
+    const auto rekeyed = h.all<core::IkeRekeyed>();
+    REQUIRE(rekeyed.size() == 1);
+    CHECK_FALSE(rekeyed[0].by_us);
+    CHECK_FALSE(h.find<core::Closed>());
+    CHECK(h.session.info().spi_i == hex_of(c.theirs.spi_i));
+    h.held.clear();
+    h.hold = [](const Bytes&) { return false; };
+    h.responder.restore_ike_sa(c.theirs);
+    h.run(h.session.rekey_child(first.spi_in, h.now));
+    CHECK(h.responder.child_rekeys.size() == 1);
+    CHECK(h.request_ids(c.theirs.spi_i, c.theirs.spi_r) == std::vector<std::uint32_t>{0, 1});
+    CHECK(h.pairs().size() == 1);
     CHECK(h.session.info().state == "connected");
 }
