@@ -88,6 +88,9 @@ void IkeSession::State::start_child_rekey(Actions& out, std::uint32_t spi_in, Ti
 }
 
 void IkeSession::State::start_ike_rekey(Actions& out, TimePoint now) {
+    // A leftover of an earlier collision the gateway never deleted (strongSwan drops its own new IKE SA
+    // when our Delete of the old one reaches it first) is forgotten by now.
+    doomed_sa.reset();
     ike_rekey.emplace(sa, config, random);
     out.push_back(Progress{"rekeying the IKE SA " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
     send_request(out, sa.protect(msg::ExchangeType::create_child_sa, false, next_message_id, ike_rekey->build()),

@@ -390,6 +390,30 @@ TEST_CASE("IKE SA collision, the gateway's exchange has the lowest nonce: ours s
     CHECK_FALSE(h.find<core::Closed>());
 }
 
+TEST_CASE("IKE SA collision: a redundant IKE SA the gateway never deletes is forgotten by our next IKE rekey") {
+    test::ResponderOptions options;
+    options.answer_nonce = 0xff;
+    Harness h(options);
+    h.connect();
+    h.random = test::CountingRandom(0xa0);  // ours wins
+    IkeCollision c = collide_ike(h);
+    h.release();
+    c.ours = h.responder.save_ike_sa();
+    REQUIRE(h.all<core::IkeRekeyed>().size() == 1);
+    // The gateway's redundant IKE SA is still answered (its Delete may come any time)...
+    h.responder.restore_ike_sa(c.theirs);
+    const auto theirs_before = h.responder.save_ike_sa();
+    CHECK(h.gateway_request(h.responder.make_request(msg::ExchangeType::informational, {})));
+    // ...until our next IKE SA rekey: then it is gone.
+    h.responder.restore_ike_sa(c.ours);
+    h.run(h.session.rekey_ike(h.now));
+    REQUIRE(h.all<core::IkeRekeyed>().size() == 2);
+    h.responder.restore_ike_sa(theirs_before);
+    h.responder.make_request(msg::ExchangeType::informational, {});  // message 0, answered above
+    CHECK_FALSE(h.gateway_request(h.responder.make_request(msg::ExchangeType::informational, {})));
+    CHECK(h.session.info().state == "connected");
+}
+
 TEST_CASE("IKE SA collision the gateway did not notice: it refuses ours with TEMPORARY_FAILURE, its new IKE SA stays") {
     test::ResponderOptions options;
     options.rekey_errors = 1;  // RFC 7296 §2.8.2: the IKE SA it already rekeyed is one it is closing

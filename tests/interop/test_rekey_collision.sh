@@ -12,7 +12,9 @@
 # gateway's new pair as soon as it answered the gateway's rekey, and the gateway can use that pair only once
 # our (withheld) answer arrives with its retransmission 4 s later — a responder that waited for the Delete
 # of the old pair before sending on the new one (as strongSwan does) would lose nothing.
-# Exit 0 pass, 1 fail, 77 skip.
+# Then the same for the IKE SA (RFC 7296 §2.8.2; `rekey.ike_seconds` 12, `swanctl --rekey --ike`): the
+# gateway logged an IKE SA collision each round, so did the client, not one echo request lost, one IKE SA
+# left and it is the client's, one CHILD SA. Exit 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lab.sh
@@ -48,35 +50,43 @@ block_ike() { lab_exec_client nft add rule inet collide out udp dport 4500 @th,6
 unblock_ike() { lab_exec_client nft flush chain inet collide out; }
 dropped_ike() { lab_exec_client nft list chain inet collide out | grep -o 'packets [0-9]*' | awk '{print $2}'; }
 
-ping_out="$LAB_DIR/ping.out"
-ping_seconds=$((rounds * 14 + 10))
-lab_exec_client ping -D -c $((ping_seconds * 5)) -i 0.2 -W 2 "$LAB_HOST_IP" >"$ping_out" 2>&1 &
-ping_pid=$!
+# force_collisions KIND PING_OUT — COLLISION_ROUNDS forced collisions of the client's rekey of KIND (child
+# or ike) with the gateway's, under a ping whose output goes to PING_OUT; the withheld seconds of each round
+# go to $windows.
+windows="$LAB_DIR/windows"
+force_collisions() {
+    local kind=$1 out=$2 round due held block_start deadline query
+    query='[.child_sas[].rekey_seconds | numbers] | min // empty'
+    [[ $kind == child ]] || query='.ike_sa.rekey_seconds // empty'
+    : >"$windows"
+    lab_exec_client ping -D -c $(((rounds * 14 + 10) * 5)) -i 0.2 -W 2 "$LAB_HOST_IP" >"$out" 2>&1 &
+    local ping_pid=$!
+    for ((round = 1; round <= rounds; round++)); do
+        due=$(ikevpn_ctl status --json | jq -r "$query")
+        if [[ -z $due ]]; then
+            check "$kind round $round: status shows when the client rekeys" false
+            break
+        fi
+        sleep $((due > 2 ? due - 2 : 0))
+        block_start=$(date +%s.%N)
+        block_ike
+        # Wait for the client's rekey request to be dropped, then let the gateway rekey the same SA.
+        deadline=$((SECONDS + 6))
+        while (($(dropped_ike || echo 0) < 1 && SECONDS < deadline)); do sleep 0.05; done
+        held=$(dropped_ike || echo 0)
+        echo "$block_start $(date +%s.%N)" >>"$windows"
+        timeout 20 bash -c "$(declare -f lab_swanctl); lab_swanctl '$LAB_GATEWAY_DIR' --rekey --$kind lab" \
+            >"$LAB_DIR/rekey-$kind-$round.out" 2>&1 &
+        sleep 0.3
+        unblock_ike
+        echo "INFO: $kind round $round: client IKE messages held back: $held"
+        sleep 9  # the client's retransmission (1 s), the gateway's (4 s), the Deletes
+    done
+    wait "$ping_pid" || true
+}
 
-windows="$LAB_DIR/windows"  # per round: when IKE from the client was blocked, when the gateway rekeyed
-: >"$windows"
-for ((round = 1; round <= rounds; round++)); do
-    due=$(ikevpn_ctl status --json | jq -r '[.child_sas[].rekey_seconds | numbers] | min // empty')
-    if [[ -z $due ]]; then
-        check "round $round: status shows when the client rekeys its CHILD SA" false
-        break
-    fi
-    sleep $((due > 2 ? due - 2 : 0))
-    block_start=$(date +%s.%N)
-    block_ike
-    # Wait for the client's rekey request to be dropped, then let the gateway rekey the same CHILD SA.
-    deadline=$((SECONDS + 6))
-    while (($(dropped_ike || echo 0) < 1 && SECONDS < deadline)); do sleep 0.05; done
-    held=$(dropped_ike || echo 0)
-    echo "$block_start $(date +%s.%N)" >>"$windows"
-    timeout 20 bash -c "$(declare -f lab_swanctl); LAB_GATEWAY_DIR='$LAB_GATEWAY_DIR'; lab_swanctl \"\$LAB_GATEWAY_DIR\" --rekey --child lab" \
-        >"$LAB_DIR/rekey-$round.out" 2>&1 &
-    sleep 0.3
-    unblock_ike
-    echo "INFO: round $round: client IKE messages held back: $held"
-    sleep 9  # the client's retransmission (1 s), the gateway's (4 s), the Deletes
-done
-wait "$ping_pid" || true
+ping_out="$LAB_DIR/ping.out"
+force_collisions child "$ping_out"
 echo "INFO: $(grep -E 'packets transmitted' "$ping_out" || echo 'no ping summary')"
 # Echo requests go out every 0.2 s: the send time of a lost one follows from any answered one (ping -D).
 lost_where=$(awk -v windows="$windows" '
@@ -125,5 +135,37 @@ check "ikevpn is still connected" still_connected
 no_error() { [[ -z $(ikevpn_event error) ]]; }
 check "no error event" no_error
 
+ikevpn_disconnect_and_check
+
+echo "== IKE SA rekey collisions (RFC 7296 §2.8.2)"
+ikevpn_write_profile "$work" '.rekey = {"ike_seconds": 12, "jitter_seconds": 0}'
+ikevpn_start "$work"
+check_fatal "IKE: ikevpn connects" ikevpn_wait_event connected 20
+gw_log_before=$(wc -l <"$LAB_GATEWAY_DIR/charon.log")
+ike_ping_out="$LAB_DIR/ping-ike.out"
+force_collisions ike "$ike_ping_out"
+echo "INFO: IKE: $(grep -E 'packets transmitted' "$ike_ping_out" || echo 'no ping summary')"
+gw_ike_log() { tail -n +"$((gw_log_before + 1))" "$LAB_GATEWAY_DIR/charon.log"; }
+ike_collisions=$(gw_ike_log | grep -ciE 'IKE_SA rekey collision' || true)
+echo "INFO: IKE: gateway: $(gw_ike_log | grep -oiE 'IKE_SA rekey collision,? [a-z]*' | sort | uniq -c | tr '\n' ';')"
+ike_every_round() { ((ike_collisions >= rounds)); }
+check "IKE: the gateway saw a rekey collision in each of $rounds rounds ($ike_collisions)" ike_every_round
+ike_client_said=$(grep -c 'IKE SA rekey collision' "$IKEVPN_DIR/stderr.log" || true)
+echo "INFO: IKE: client: $(grep -oE 'IKE SA rekey collision: [a-z ]*' "$IKEVPN_DIR/stderr.log" | sort | uniq -c | tr '\n' ';')"
+ike_client_resolved() { ((ike_client_said >= rounds)); }
+check "IKE: the client resolved each collision by the nonces ($ike_client_said)" ike_client_resolved
+# An IKE SA rekey moves no ESP: not one echo request may be lost, withheld IKE messages or not.
+ike_no_loss() { grep -q ' 0% packet loss' "$ike_ping_out"; }
+check "IKE: no echo request lost" ike_no_loss
+status=$(ikevpn_ctl status --json)
+spi_i=$(jq -r '.ike_sa.spi_i' <<<"$status")
+spi_r=$(jq -r '.ike_sa.spi_r' <<<"$status")
+check "IKE: the gateway holds exactly one IKE SA" gateway_one_ike_sa
+same_ike_sa() { lab_gateway_sas 2>/dev/null | grep -q "${spi_i}_i.* ${spi_r}_r"; }
+check "IKE: it is the client's current IKE SA ($spi_i / $spi_r)" same_ike_sa
+check "IKE: the gateway holds exactly one CHILD SA" gateway_one_child
+check "IKE: ikevpn has exactly one CHILD SA pair" one_pair
+check "IKE: ikevpn is still connected" still_connected
+check "IKE: no error event" no_error
 ikevpn_disconnect_and_check
 checks_summary
