@@ -86,7 +86,7 @@ void DataPath::start_receiving() {
     asio::co_spawn(io_, run_udp_receiver(), asio::detached);
 }
 
-void DataPath::install(const core::ChildSaKeys& child) {
+void DataPath::install(const core::ChildSaKeys& child, bool send) {
     dataplane::EspCipher cipher;
     switch (child.encr_id) {
     case 20: cipher = dataplane::EspCipher::aes_gcm_16; break;
@@ -121,13 +121,15 @@ void DataPath::install(const core::ChildSaKeys& child) {
             throw std::invalid_argument("the ESP engine refused the CHILD SA parameters");
     };
     make(dataplane::Direction::inbound, child.spi_in, child.key_in, child.integ_key_in);
-    make(dataplane::Direction::outbound, child.spi_out, child.key_out, child.integ_key_out);
+    if (send) make(dataplane::Direction::outbound, child.spi_out, child.key_out, child.integ_key_out);
     InstalledPair pair{child.spi_in, child.spi_out,
                        core::transform_name(msg::TransformType::encr, child.encr_id, child.key_bits),
                        ts_strings(child.local_ts), ts_strings(child.remote_ts)};
     if (child.integ_id != 0) pair.esp += "/" + core::transform_name(msg::TransformType::integ, child.integ_id, {});
     if (child.esn) pair.esp += "/ESN";
-    pairs_.push_back(std::move(pair));
+    // The last pair is the one carrying traffic; a receive-only one goes before it.
+    if (send || pairs_.empty()) pairs_.push_back(std::move(pair));
+    else pairs_.insert(pairs_.end() - 1, std::move(pair));
     deliver_parked(child.spi_in);
 }
 

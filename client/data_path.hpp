@@ -63,8 +63,9 @@ public:
 
     // Starts receiving on the NAT-T socket (IKE from the start; ESP once an SA exists).
     void start_receiving();
-    // Throws std::invalid_argument for parameters the ESP engine cannot use.
-    void install(const core::ChildSaKeys& child);
+    // Throws std::invalid_argument for parameters the ESP engine cannot use. Without `send` only the
+    // inbound SA is installed (a rekey collision's redundant pair, core::InstallChildSa::redundant).
+    void install(const core::ChildSaKeys& child, bool send = true);
     void remove(std::uint32_t spi_in);
     // Starts moving packets between `tun` (already configured: up, MTU set) and the gateway. Reads the TUN
     // and uplink MTUs to set the MSS limits and, when a full-sized packet will not fit the path once

@@ -92,6 +92,7 @@ std::string describe_action(const core::Action& action) {
                 out.append(", ENCR ").append(std::to_string(c.encr_id)).append("/").append(std::to_string(c.key_bits));
                 if (c.integ_id) out.append(", INTEG ").append(std::to_string(c.integ_id));
                 if (c.esn) out.append(", ESN");
+                if (a.redundant) out.append(", receive-only (redundant after a rekey collision)");
                 out.append(", local ").append(selectors_text(c.local_ts));
                 out.append(", remote ").append(selectors_text(c.remote_ts));
                 return out.append(" (keys not shown)");

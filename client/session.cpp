@@ -232,12 +232,12 @@ void Session::perform_one(core::Action& action) {
                 events_.progress(a.line);
             } else if constexpr (std::is_same_v<T, core::InstallChildSa>) {
                 try {
-                    data_path_->install(a.child);
+                    data_path_->install(a.child, !a.redundant);
                 } catch (const std::exception& e) {
                     local_failure("PROTOCOL_ERROR", std::string("cannot install the CHILD SA: ") + e.what());
                     return;
                 }
-                if (a.rekey) {
+                if (a.rekey && !a.redundant) {
                     char in[9], out[9];
                     std::snprintf(in, sizeof in, "%08x", a.child.spi_in);
                     std::snprintf(out, sizeof out, "%08x", a.child.spi_out);

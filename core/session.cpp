@@ -43,6 +43,7 @@ void IkeSession::State::delete_then_close(Actions& out, Failure reason, TimePoin
     queue.clear();
     child_rekey.reset();
     ike_rekey.reset();
+    ike_collision.reset();  // the gateway's new IKE SA from a collision goes with the old one
     out.push_back(Progress{"deleting the IKE SA at the gateway"});
     // Two retransmissions only: nobody should wait half a minute for a disconnect.
     send_request(out, sa.protect(msg::ExchangeType::informational, false, next_message_id, build_ike_delete()),
@@ -177,6 +178,8 @@ void IkeSession::State::on_ike_rekey(Actions& out, std::uint32_t id, const std::
     // The exception is a MOBIKE update: it is redone on the new IKE SA (see below), and refusing would
     // hold back the rekey a gateway with userspace ESP starts right after a move.
     const bool update_pending = pending && pending->mobike_update;
+    // Crossing our own IKE SA rekey: both complete and the nonces decide (RFC 7296 §2.8.2).
+    if (ike_rekey && !ike_collision) return on_colliding_ike_rekey(out, id, request);
     // A liveness check of ours is dropped too: the gateway's request just proved it alive.
     if ((pending && !update_pending && !pending->liveness) || child_rekey || ike_rekey) {
         respond(out, id, msg::ExchangeType::create_child_sa, {msg::make_notify(msg::NotifyType::temporary_failure)});
@@ -209,7 +212,16 @@ void IkeSession::State::on_old_sa_request(Actions& out, const msg::Message& m, B
         out.push_back(SendDatagram{old_peer.last_response, true});
         return;
     }
-    if (id != old_peer.next_id || m.header.exchange != msg::ExchangeType::informational) return;
+    if (id != old_peer.next_id) return;
+    if (m.header.exchange == msg::ExchangeType::create_child_sa) {
+        // RFC 7296 §2.8.2: a rekey of the IKE SA we already rekeyed (and are closing) gets TEMPORARY_FAILURE.
+        if (!old_sa->unprotect(raw, m)) return;
+        old_peer.last_response = old_sa->protect(m.header.exchange, true, id, {msg::make_notify(msg::NotifyType::temporary_failure)});
+        old_peer.next_id = id + 1;
+        out.push_back(SendDatagram{old_peer.last_response, true});
+        return;
+    }
+    if (m.header.exchange != msg::ExchangeType::informational) return;
     auto inner = old_sa->unprotect(raw, m);
     if (!inner) return;
     const bool deleted = read_peer_deletes(*inner).ike_sa;
@@ -276,6 +288,8 @@ void IkeSession::State::on_peer_request(Actions& out, const msg::Message& m, Byt
     PeerDelete deletes = read_peer_deletes(*inner);
     if (deletes.ike_sa) {
         respond(out, id, m.header.exchange, {});
+        // The gateway's new IKE SA from a collision it did not notice replaces this one (RFC 7296 §2.8.2).
+        if (ike_collision) return adopt_peer_ike_sa(out, true, now);
         return finish(out, {CloseCode::gateway_deleted, "the gateway deleted the IKE SA"});
     }
     if (!deletes.esp_spis.empty()) return on_child_deletes(out, id, deletes.esp_spis, now);
@@ -312,6 +326,10 @@ Actions IkeSession::on_datagram(ByteView datagram, TimePoint now) {
     // Reauthentication: the new IKE SA being built, or the old one being deleted (core/session_reauth.cpp).
     if (s_->to_satellite(out, m, datagram, now)) {
         State::complete_reauth(s_, out, now);
+        s_->settle(out, now);
+        return out;
+    }
+    if (s_->on_doomed_sa(out, m, datagram)) {  // after an IKE SA rekey collision (core/session_rekey_collision.cpp)
         s_->settle(out, now);
         return out;
     }
@@ -375,6 +393,12 @@ Actions IkeSession::on_timer(TimePoint now) {
         }
         if (p->liveness) {  // RFC 7296 §2.4: "the peer MUST be considered dead"
             s_->finish(out, s_->liveness_timeout(*p, now));
+            return out;
+        }
+        if (s_->ike_collision) {  // our IKE SA rekey went unanswered, the gateway's stands (RFC 7296 §2.8.2)
+            out.push_back(Progress{"no answer to our IKE SA rekey; the gateway's own rekey of it stands"});
+            s_->adopt_peer_ike_sa(out, false, now);
+            s_->settle(out, now);
             return out;
         }
         s_->finish(out, {CloseCode::timeout, "no answer from the gateway " + s_->config.gateway.to_string() +

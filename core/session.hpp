@@ -148,6 +148,9 @@ struct InstallChildSa {
     ChildSaKeys child;
     bool rekey = false;  // replaces an installed pair, deleted shortly after
     bool by_us = false;  // for a rekey: we started it (else the gateway did)
+    // A rekey collision's redundant pair (RFC 7296 §2.8.1), deleted at once: it receives until then, but
+    // never sends (our traffic stays on the surviving pair).
+    bool redundant = false;
 };
 struct NetworkConfig {
     std::optional<IpAddress> virtual_ip;   // IPv4 only

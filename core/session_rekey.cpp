@@ -89,6 +89,9 @@ void IkeSession::State::start_child_rekey(Actions& out, std::uint32_t spi_in, Ti
 }
 
 void IkeSession::State::start_ike_rekey(Actions& out, TimePoint now) {
+    // A leftover of an earlier collision the gateway never deleted (strongSwan drops its own new IKE SA
+    // when our Delete of the old one reaches it first) is forgotten by now.
+    doomed_sa.reset();
     ike_rekey.emplace(sa, config, random);
     out.push_back(Progress{"rekeying the IKE SA " + hex(sa.spi_i) + " / " + hex(sa.spi_r)});
     send_request(out, sa.protect(msg::ExchangeType::create_child_sa, false, next_message_id, ike_rekey->build()),
@@ -121,6 +124,14 @@ void IkeSession::State::on_child_rekey_response(Actions& out, const std::vector<
     child_rekey.reset();
     auto outcome = task.process(sa, inner);
     using R = ChildRekeyInitiator::Result;
+    if (outcome.result != R::done && collision) {
+        // RFC 7296 §2.8.1: the gateway finished its rekey of this pair before it saw ours (TEMPORARY_FAILURE
+        // while it deletes the old pair, CHILD_SA_NOT_FOUND once it is gone): its new pair stands, with the
+        // lifetime it got; no retry of ours.
+        out.push_back(Progress{outcome.reason + "; the gateway's own rekey of this CHILD SA stands"});
+        collision.reset();
+        return;
+    }
     if (outcome.result == R::temporary_failure) {
         child_rekey_at = retry_at(now);
         out.push_back(Progress{outcome.reason + ": trying again later"});
@@ -136,22 +147,31 @@ void IkeSession::State::on_child_rekey_response(Actions& out, const std::vector<
     ChildSaKeys fresh = std::move(*outcome.child);
     installed.push_back(fresh);
     if (rekey_target_deleted) {
-        // RFC 7296 §2.25.1: the gateway closed the pair meanwhile; its replacement goes as well.
+        // RFC 7296 §2.25.1: the gateway closed the pair meanwhile; its replacement goes as well. After a
+        // collision this is the gateway's verdict that its new pair won (§2.8.1: the initiator of the
+        // survivor deletes the old pair). Until our Delete arrives the gateway may still send on ours.
+        out.push_back(InstallChildSa{fresh, true, true, true});
         out.push_back(Progress{"the gateway deleted the CHILD SA we were rekeying: deleting its replacement"});
         retire(fresh.spi_in);
+        collision.reset();
+        return;
+    }
+    if (collision && our_sa_is_redundant(task.nonce_i(), task.nonce_r(), collision->nonce_i, collision->nonce_r)) {
+        // RFC 7296 §2.8.1: the gateway may still send on it until our Delete arrives, so it receives; it
+        // never carries our traffic, which stays on the gateway's new pair.
+        out.push_back(InstallChildSa{fresh, true, true, true});
+        out.push_back(Progress{"the gateway rekeyed the same CHILD SA: ours (" + spi_text(fresh.spi_in) +
+                               ") has the lowest nonce and is deleted"});
+        retire(fresh.spi_in);  // the gateway deletes the old pair
+        collision.reset();
         return;
     }
     out.push_back(InstallChildSa{fresh, true, true});
     out.push_back(Progress{"rekeyed the CHILD SA: new SPIs " + spi_text(fresh.spi_in) + " (in), " + spi_text(fresh.spi_out) + " (out)"});
-    if (collision && our_sa_is_redundant(task.nonce_i(), task.nonce_r(), collision->nonce_i, collision->nonce_r)) {
-        out.push_back(Progress{"the gateway rekeyed the same CHILD SA: ours has the lowest nonce and is deleted"});
-        retire(fresh.spi_in);  // the gateway deletes the old pair
-    } else {
-        if (collision) out.push_back(Progress{"the gateway rekeyed the same CHILD SA: it deletes its redundant one"});
-        child = fresh;
-        schedule_child_rekey(now);
-        retire(task.old_spi_in());
-    }
+    if (collision) out.push_back(Progress{"the gateway rekeyed the same CHILD SA: it deletes its redundant one"});
+    child = fresh;
+    schedule_child_rekey(now);
+    retire(task.old_spi_in());
     collision.reset();
 }
 
@@ -159,6 +179,7 @@ void IkeSession::State::on_ike_rekey_response(Actions& out, const std::vector<ms
     IkeRekeyInitiator task = std::move(*ike_rekey);
     ike_rekey.reset();
     auto outcome = task.process(sa, inner);
+    if (ike_collision) return resolve_ike_collision(out, std::move(outcome), now);  // RFC 7296 §2.8.2
     if (outcome.result != IkeRekeyInitiator::Result::done) {
         ike_rekey_at = retry_at(now);
         out.push_back(Progress{outcome.reason + "; keeping the current IKE SA, trying again later"});

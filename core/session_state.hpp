@@ -19,6 +19,7 @@
 #include "core/ike_sa.hpp"
 #include "core/mobike.hpp"
 #include "core/message/rules.hpp"
+#include "core/rekey_collision.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -58,14 +59,6 @@ struct Task {
     std::uint32_t spi_in = 0;  // the pair to rekey or delete
 };
 
-// RFC 7296 §2.8.1: "the SA created with the lowest of the four nonces used in the two exchanges SHOULD be
-// closed by the endpoint that created it". True when that is the SA of our exchange (ours_i, ours_r).
-inline bool our_sa_is_redundant(const Bytes& ours_i, const Bytes& ours_r, const Bytes& theirs_i, const Bytes& theirs_r) {
-    const Bytes& ours = std::min(ours_i, ours_r);
-    const Bytes& theirs = std::min(theirs_i, theirs_r);
-    return ours < theirs;
-}
-
 // The gateway's requests are answered at most once; a retransmitted request gets the cached response
 // (RFC 7296 §2.1).
 struct PeerRequests {
@@ -104,6 +97,13 @@ struct IkeSession::State {
     struct PeerRekey { Bytes nonce_i, nonce_r; std::uint32_t spi_in = 0; };
     std::optional<PeerRekey> collision;
     bool rekey_target_deleted = false;  // the gateway deleted the pair we are rekeying (§2.25.1)
+    // RFC 7296 §2.8.2 (core/session_rekey_collision.cpp): the gateway's IKE SA rekey crossed ours. Its new
+    // IKE SA waits here until the answer to ours decides which new IKE SA stays.
+    std::optional<IkeSa> ike_collision;
+    // After a collision: an IKE SA the gateway deletes (its redundant new one, or the old one when its new
+    // one won). We only answer its requests until its Delete.
+    std::optional<IkeSa> doomed_sa;
+    PeerRequests doomed_peer;
     std::optional<TimePoint> armed;     // what the driver's timer is set to
     // MOBIKE (core/mobike.hpp): the path the SAs use, the newest one the driver reported, the path the
     // in-flight update's NAT detection was built for, and the waiting for a path.
@@ -205,6 +205,19 @@ struct IkeSession::State {
 
     void on_ike_rekey_response(Actions& out, const std::vector<msg::Payload>& inner, TimePoint now);
     void on_old_sa_response(const msg::Message& m, ByteView raw);
+
+    // ---- IKE SA rekey collisions (RFC 7296 §2.8.2; core/session_rekey_collision.cpp) ----
+
+    // The gateway's IKE SA rekey while ours is in flight: answered, its new IKE SA kept aside.
+    void on_colliding_ike_rekey(Actions& out, std::uint32_t id, const std::vector<msg::Payload>& request);
+    // The answer to our rekey after a collision: the lowest nonce decides which new IKE SA stays.
+    void resolve_ike_collision(Actions& out, IkeRekeyInitiator::Outcome outcome, TimePoint now);
+    // The gateway did not see the collision (it refused ours, or deleted the old IKE SA): its new one stays.
+    void adopt_peer_ike_sa(Actions& out, bool old_deleted, TimePoint now);
+    // Sends our Delete of `old_sa` (message `id` on it) and waits for its answer.
+    void delete_old_sa(Actions& out, std::uint32_t id, TimePoint now);
+    // A message on `doomed_sa`; true when `m` was one.
+    bool on_doomed_sa(Actions& out, const msg::Message& m, ByteView raw);
 
     std::optional<TimePoint> next_deadline() const;
 

@@ -114,6 +114,20 @@ public:
     Bytes make_ike_rekey_request(std::uint16_t group);
     bool finish_ike_rekey(ByteView response);
 
+    // One IKE SA of this side as it stands (SPIs, keys, message IDs, cached response), so that a test can
+    // run exchanges on several IKE SAs at once — rekey collisions (test_responder_collision.cpp). Restoring
+    // rebuilds the SK ciphers as AES-GCM-256, the cipher of answer_ike_rekey() and of the PSK test config.
+    struct SavedIkeSa {
+        msg::Spi8 spi_i{}, spi_r{};
+        crypto::IkeKeys keys;
+        bool original_initiator = false;
+        std::uint32_t next_own_request = 0;
+        std::optional<std::uint32_t> last_id;
+        Bytes last_response;
+    };
+    SavedIkeSa save_ike_sa() const;
+    void restore_ike_sa(const SavedIkeSa& saved);
+
     // Rekeys the initiator started, as this side answered them.
     struct AnsweredChildRekey {
         std::uint32_t rekeyed_spi = 0;       // REKEY_SA: the SPI the initiator receives with (RFC 7296 §1.3.3)
