@@ -40,13 +40,21 @@ void HostIntegration::begin(const IpAddress& gateway) {
     save();  // before anything changes: the kill switch and the policy routes
     if (!profile_.kill_switch) return;
     platform::KillSwitchConfig config{state_.nft_table, profile_.tun.name, gateway, {profile_.port, 4500},
-                                      profile_.kill_switch_allow_lan};
+                                      profile_.kill_switch_allow_lan, {}};
     if (profile_.port == 4500) config.gateway_ports = {4500};
     kill_switch_ = std::make_unique<platform::KillSwitch>(config);
     kill_switch_->install();
     events_.progress("kill switch on: only the tunnel and IKE/ESP to " + gateway.to_string() +
                      (profile_.kill_switch_allow_lan ? " (and the local LAN)" : "") +
                      " may leave (nftables table inet " + state_.nft_table + ")");
+}
+
+void HostIntegration::allow_gateways(const std::vector<IpAddress>& gateways) {
+    if (!kill_switch_on()) return;
+    kill_switch_->allow_gateways(gateways);
+    std::string list;
+    for (const auto& g : gateways) list += (list.empty() ? "" : ", ") + g.to_string();
+    events_.detail("kill switch: IKE/ESP may leave for the gateway at " + list);
 }
 
 std::string HostIntegration::apply_dns(const core::NetworkConfig& config, const std::string& tun_name) {

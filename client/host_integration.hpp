@@ -35,6 +35,9 @@ public:
     void release() noexcept;
 
     bool kill_switch_on() const { return kill_switch_ && kill_switch_->installed(); }
+    // With the kill switch on: IKE/ESP may leave for exactly these addresses of the gateway from now on
+    // (MOBIKE may move the SAs to any of them). Throws std::runtime_error with a one-line message.
+    void allow_gateways(const std::vector<IpAddress>& gateways);
     // "systemd-resolved", "resolvconf" or "/etc/resolv.conf" while DNS is applied; nullopt otherwise.
     std::optional<std::string> dns_backend() const;
 

@@ -120,6 +120,14 @@ private:
     bool start_probe(const IpAddress& source);
     void on_probe_ike(ByteView message, const core::Path& arrived_on);
     void adopt_probe(const core::PathChanged& changed);
+    // Roaming follow-ups (client/session_roaming.cpp): the kill switch lets IKE/ESP through to every gateway
+    // address the SAs may move to; the IKE socket (port 500, a reauthentication's IKE_SA_INIT) follows the
+    // gateway address in use; with tun.mtu "auto" the TUN MTU follows the path after a move.
+    std::vector<IpAddress> kill_switch_gateways_;  // what the kill switch allows now
+    std::uint32_t tun_mtu_now_ = 0;                // the TUN's MTU as we set it (0 before the tunnel is up)
+    void sync_kill_switch();
+    void aim_ike_socket();
+    void refresh_tun_mtu();
 };
 
 }  // namespace ikevpn::client::detail
