@@ -382,6 +382,7 @@ void Session::finish(const core::Closed& ended) {
         (reconnect_reason_ && !stop_requested_ && closed.code == core::CloseCode::requested && !local_error_)) {
         const std::string why = moved ? closed.reason : dead ? "dead data path: " + *dead_data_path_ : *reconnect_reason_;
         reestablish_ = true;
+        if (host_) host_->hand_over();  // the kill switch stays on until the next session has its own
         events_.progress(why + ": re-establishing the tunnel");
         events_.emit({{"event", "reconnecting"}, {"reason", why}});
         control_.reset();
@@ -465,7 +466,7 @@ int Session::run() {
     events_.log().set_context(profile_.name);
     try {
         events_.begin_steps();
-        resolved_ = resolve_gateway();
+        resolved_ = carried_resolved_.empty() ? resolve_gateway() : carried_resolved_;
         gateway_ = first_gateway();
     } catch (const std::exception& e) {
         events_.error("RESOLVE_FAILED", e.what());
@@ -554,10 +555,14 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
     Profile current = profile;
     std::optional<core::GatewayIdentity> from;
     core::RedirectChain chain;  // more than 5 in a row is a loop
+    std::vector<IpAddress> carried;  // a re-establish with the kill switch on: no new DNS lookup
     for (;;) {
         detail::Session session(current, options, events);
         if (from) session.set_redirected_from(*from);
+        if (!carried.empty()) session.carry_resolved(std::move(carried));
+        carried.clear();
         const int status = session.run();
+        if (!session.reestablish() || session.redirect()) clean_up_handed_over(options.socket_path, events);
         if (const auto& redirect = session.redirect(); redirect && status != 0) {
             if (auto loop = chain.follow(session.gateway().to_string(), redirect->gateway.to_string(),
                                          session.was_connected())) {
@@ -570,6 +575,7 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
             continue;
         }
         if (!session.reestablish()) return status;
+        if (current.kill_switch) carried = session.resolved();
         from.reset();
     }
 }

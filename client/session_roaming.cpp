@@ -20,14 +20,18 @@ namespace ikevpn::client::detail {
 // announced (ADDITIONAL_IP4/IP6_ADDRESS). Called after every batch of actions; nft runs only on a change.
 void Session::sync_kill_switch() {
     if (!host_ || !host_->kill_switch_on()) return;
-    std::vector<IpAddress> wanted{platform::unmapped(gateway_)};
+    std::vector<IpAddress> wanted;
     const auto add = [&](const IpAddress& raw) {
         const IpAddress a = platform::unmapped(raw);
         if (std::find(wanted.begin(), wanted.end(), a) == wanted.end()) wanted.push_back(a);
     };
+    add(gateway_);
     for (const auto& a : resolved_) add(a);
     if (ike_)
         for (const auto& a : ike_->info().gateway_addresses) add(a);
+    // Sorted: the same addresses in another order (the one in use changed) are no news for nft.
+    std::sort(wanted.begin(), wanted.end(),
+              [](const IpAddress& a, const IpAddress& b) { return a.to_string() < b.to_string(); });
     if (wanted == kill_switch_gateways_) return;
     try {
         host_->allow_gateways(wanted);
