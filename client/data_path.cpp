@@ -56,6 +56,14 @@ std::size_t outer_udp_overhead(bool outer_v6) {
     return (outer_v6 ? 40 : 20) + udp_header;
 }
 
+std::optional<std::uint32_t> tun_mtu_for_path(std::uint32_t path_mtu, bool outer_v6, const dataplane::EspSa& out) {
+    const std::size_t outer = outer_udp_overhead(outer_v6);
+    if (path_mtu <= outer) return std::nullopt;
+    const std::size_t inner = out.max_inner_length(path_mtu - outer);
+    if (inner == 0) return std::nullopt;
+    return std::uint32_t(inner);
+}
+
 std::optional<std::string> mtu_warning_text(std::uint32_t tun_mtu, std::uint32_t path_mtu,
                                             std::uint32_t largest_fitting) {
     if (tun_mtu <= largest_fitting) return std::nullopt;
@@ -192,11 +200,9 @@ std::optional<DataPath::DerivedMtu> DataPath::derived_tun_mtu() {
         if (!path) return std::nullopt;
         const auto remote = natt_socket_.remote_endpoint().address();  // a dual-stack socket: IPv4 as ::ffff:
         const bool v6 = remote.is_v6() && !remote.to_v6().is_v4_mapped();
-        const std::size_t outer = outer_udp_overhead(v6);
-        if (*path <= outer) return std::nullopt;
-        const std::size_t inner = out->max_inner_length(*path - outer);
-        if (inner == 0) return std::nullopt;
-        return DerivedMtu{std::uint32_t(inner), *path};
+        const auto inner = tun_mtu_for_path(*path, v6, *out);
+        if (!inner) return std::nullopt;
+        return DerivedMtu{*inner, *path};
     } catch (const std::exception&) {
         return std::nullopt;
     }

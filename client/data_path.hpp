@@ -44,6 +44,9 @@ namespace ikevpn::client {
 // Octets in front of an ESP packet sent in UDP (RFC 3948): the outer IP header (20, or 40 for IPv6) and
 // the UDP header (8). What ESP itself adds depends on the transform (EspSa::max_inner_length).
 std::size_t outer_udp_overhead(bool outer_v6);
+// The TUN MTU that fills a path of `path_mtu` octets exactly once `out` (the outbound SA) has wrapped a
+// packet in ESP, UDP and an outer IPv4 or IPv6 header — 20 octets less over IPv6. Nothing if none fits.
+std::optional<std::uint32_t> tun_mtu_for_path(std::uint32_t path_mtu, bool outer_v6, const dataplane::EspSa& out);
 
 // The one-line warning when a full-sized tunnel packet cannot fit the uplink once encapsulated
 // (tun_mtu > largest_fitting, see DataPath::derived_tun_mtu()), or nothing.
@@ -85,6 +88,12 @@ public:
     const std::optional<std::string>& mtu_warning() const { return mtu_warning_; }
     // The MSS limits in force (none before attach_tun() or when the MTUs could not be read).
     const std::optional<dataplane::MssLimits>& mss_limits() const { return mss_; }
+    // After a MOBIKE move (the outer family or the uplink changed) and a new TUN MTU: the MSS limits and the
+    // MTU warning again, from the TUN's MTU and the path now. No-op before attach_tun().
+    void refresh_mtu() {
+        if (tun_) configure_mtu(tun_->ifindex());
+    }
+    std::optional<int> tun_ifindex() const { return tun_ ? std::optional(tun_->ifindex()) : std::nullopt; }
 
     // Sends NAT-T keepalives (RFC 3948 §2.3: one octet 0xFF) on the NAT-T socket whenever nothing was
     // sent on it for `interval`, until stop(). An interval of zero returns at once.

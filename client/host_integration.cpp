@@ -27,7 +27,9 @@ void HostIntegration::save() {
 }
 
 void HostIntegration::begin(const IpAddress& gateway) {
-    if (auto stale = load_run_state(state_path_)) {
+    auto stale = load_run_state(state_path_);
+    if (stale && stale->pid == int(::getpid())) stale.reset();  // handed over by this process's last session
+    if (stale) {
         // Our ControlServer already took over the dead process's socket path: leave the socket alone.
         CleanupReport report = clean_up_run(state_path_, *stale, false);
         events_.warning("an earlier ikevpn for profile " + stale->profile + " (pid " + std::to_string(stale->pid) +
@@ -40,13 +42,22 @@ void HostIntegration::begin(const IpAddress& gateway) {
     save();  // before anything changes: the kill switch and the policy routes
     if (!profile_.kill_switch) return;
     platform::KillSwitchConfig config{state_.nft_table, profile_.tun.name, gateway, {profile_.port, 4500},
-                                      profile_.kill_switch_allow_lan};
+                                      profile_.kill_switch_allow_lan, {}};
     if (profile_.port == 4500) config.gateway_ports = {4500};
     kill_switch_ = std::make_unique<platform::KillSwitch>(config);
     kill_switch_->install();
-    events_.progress("kill switch on: only the tunnel and IKE/ESP to " + gateway.to_string() +
+    events_.progress("kill switch on: only the tunnel and IKE/ESP to the gateway (" + gateway.to_string() +
+                     (profile_.mobike ? " and the addresses it may move to" : "") + ")" +
                      (profile_.kill_switch_allow_lan ? " (and the local LAN)" : "") +
                      " may leave (nftables table inet " + state_.nft_table + ")");
+}
+
+void HostIntegration::allow_gateways(const std::vector<IpAddress>& gateways) {
+    if (!kill_switch_on()) return;
+    kill_switch_->allow_gateways(gateways);
+    std::string list;
+    for (const auto& g : gateways) list += (list.empty() ? "" : ", ") + g.to_string();
+    events_.detail("kill switch: IKE/ESP may leave for the gateway at " + list);
 }
 
 std::string HostIntegration::apply_dns(const core::NetworkConfig& config, const std::string& tun_name) {
@@ -76,6 +87,13 @@ std::optional<std::string> HostIntegration::dns_backend() const {
 void HostIntegration::release() noexcept {
     try {
         for (const auto& problem : dns_.restore()) events_.warning("cleanup: " + problem);
+        if (handing_over_ && kill_switch_on() && state_written_) {
+            state_.dns.reset();  // restored above
+            save();
+            kill_switch_.reset();  // the table stays
+            state_written_ = false;
+            return;
+        }
         if (kill_switch_) {
             if (auto problem = kill_switch_->remove(); !problem.empty()) events_.warning("cleanup: " + problem);
             kill_switch_.reset();
@@ -87,6 +105,19 @@ void HostIntegration::release() noexcept {
         }
     } catch (const std::exception& e) {
         events_.warning(std::string("cleanup: ") + e.what());
+    }
+}
+
+void clean_up_handed_over(const fs::path& socket_path, EventSink& events) noexcept {
+    try {
+        const fs::path path = state_path_for(socket_path);
+        const auto state = load_run_state(path);
+        if (!state || state->pid != int(::getpid())) return;
+        CleanupReport report = clean_up_run(path, *state, false);
+        for (const auto& line : report.cleaned) events.detail("cleanup: " + line);
+        for (const auto& line : report.problems) events.warning("cleanup: " + line);
+    } catch (const std::exception& e) {
+        events.warning(std::string("cleanup: ") + e.what());
     }
 }
 

@@ -128,6 +128,10 @@ nlohmann::json Session::status() const {
     j["dns_domains"] = network_config_.dns_domains;
     j["dns_applied"] = host_ && host_->dns_backend() ? nlohmann::json(*host_->dns_backend()) : nullptr;
     j["kill_switch"] = host_ && host_->kill_switch_on();
+    j["kill_switch_gateways"] = nlohmann::json::array();
+    if (host_ && host_->kill_switch_on())
+        for (const auto& a : kill_switch_gateways_) j["kill_switch_gateways"].push_back(a.to_string());
+    j["tun_mtu"] = tun_mtu_now_ ? nlohmann::json(tun_mtu_now_) : nlohmann::json(nullptr);
     nlohmann::json ike = {{"spi_i", info.spi_i}, {"spi_r", info.spi_r}, {"encryption", info.encryption},
                           {"prf", info.prf}, {"dh", info.dh}};
     if (info.established_at)
@@ -183,6 +187,7 @@ void Session::perform(core::Actions actions) {
         }
         perform_one(action);
     }
+    sync_kill_switch();  // a new ADDITIONAL_IP*_ADDRESS list, or a move
 }
 
 void Session::receive(ByteView message) {
@@ -218,6 +223,7 @@ void Session::perform_one(core::Action& action) {
                     append(framed, a.message);
                     natt_socket_->send(asio::buffer(framed), 0, ec);
                 } else {
+                    aim_ike_socket();  // a reauthentication after a move: where the gateway is now
                     ike_socket_->send(asio::buffer(a.message), 0, ec);
                 }
                 if (ec) events_.detail("sending to the gateway failed: " + ec.message() + " (will retransmit)");
@@ -295,7 +301,8 @@ void Session::apply_network(const core::NetworkConfig& config) {
         platform::TunDevice tun = platform::TunDevice::open(profile_.tun.name, profile_.tun.offload);
         if (profile_.tun.offload && !tun.offload()) events_.warning("the kernel refused TUN offloads; running without");
         network_ = std::make_unique<platform::LinuxNetworkBuilder>();
-        network_->set_tun(tun.ifindex(), tun.name(), tun_mtu());
+        tun_mtu_now_ = tun_mtu();
+        network_->set_tun(tun.ifindex(), tun.name(), tun_mtu_now_);
         if (monitor_) monitor_->ignore_interface(tun.ifindex());  // our own device never is a path
         // Each family's routes leave with that family's virtual IP as source (host prefixes on the TUN).
         if (config.virtual_ip) network_->add_address(*config.virtual_ip, 32);
@@ -383,6 +390,7 @@ void Session::finish(const core::Closed& ended) {
         (reconnect_reason_ && !stop_requested_ && closed.code == core::CloseCode::requested && !local_error_)) {
         const std::string why = moved ? closed.reason : dead ? "dead data path: " + *dead_data_path_ : *reconnect_reason_;
         reestablish_ = true;
+        if (host_) host_->hand_over();  // the kill switch stays on until the next session has its own
         events_.progress(why + ": re-establishing the tunnel");
         events_.emit({{"event", "reconnecting"}, {"reason", why}});
         control_.reset();
@@ -467,7 +475,7 @@ int Session::run() {
     events_.log().set_context(profile_.name);
     try {
         events_.begin_steps();
-        resolved_ = resolve_gateway();
+        resolved_ = carried_resolved_.empty() ? resolve_gateway() : carried_resolved_;
         gateway_ = first_gateway();
     } catch (const std::exception& e) {
         events_.error("RESOLVE_FAILED", e.what());
@@ -492,6 +500,7 @@ int Session::run() {
     try {
         host_ = std::make_unique<HostIntegration>(profile_, options_.socket_path, events_);
         host_->begin(gateway_);
+        sync_kill_switch();  // the name's other addresses too, before the first IKE packet
     } catch (const std::exception& e) {
         events_.error("PLATFORM_ERROR", e.what());
         return 1;
@@ -501,7 +510,7 @@ int Session::run() {
         platform::Netlink netlink;
         if (std::size_t removed = platform::LinuxNetworkBuilder::cleanup_stale(netlink))
             events_.warning("removed " + std::to_string(removed) + " routing entries left by an earlier ikevpn");
-        ike_socket_.emplace(open_socket(gateway_, profile_.port));
+        ike_socket_.emplace(open_socket(gateway_, profile_.port, profile_.mobike));  // dual-stack: aim_ike_socket
         natt_socket_.emplace(open_socket(gateway_, nat_t_port, profile_.mobike));
     } catch (const std::exception& e) {
         events_.error("PLATFORM_ERROR", std::string("cannot open sockets to the gateway: ") + e.what());
@@ -555,10 +564,14 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
     Profile current = profile;
     std::optional<core::GatewayIdentity> from;
     core::RedirectChain chain;  // more than 5 in a row is a loop
+    std::vector<IpAddress> carried;  // a re-establish with the kill switch on: no new DNS lookup
     for (;;) {
         detail::Session session(current, options, events);
         if (from) session.set_redirected_from(*from);
+        if (!carried.empty()) session.carry_resolved(std::move(carried));
+        carried.clear();
         const int status = session.run();
+        if (!session.reestablish() || session.redirect()) clean_up_handed_over(options.socket_path, events);
         if (const auto& redirect = session.redirect(); redirect && status != 0) {
             if (auto loop = chain.follow(session.gateway().to_string(), redirect->gateway.to_string(),
                                          session.was_connected())) {
@@ -571,6 +584,7 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
             continue;
         }
         if (!session.reestablish()) return status;
+        if (current.kill_switch) carried = session.resolved();
         from.reset();
     }
 }

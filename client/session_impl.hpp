@@ -45,6 +45,10 @@ public:
     void set_redirected_from(core::GatewayIdentity from) { redirected_from_ = std::move(from); }
     const IpAddress& gateway() const { return gateway_; }
     bool was_connected() const { return connected_; }
+    // Re-establishing with the kill switch on: its table stays (HostIntegration::hand_over) and blocks DNS,
+    // so the next session connects to the addresses this one resolved instead of resolving again.
+    const std::vector<IpAddress>& resolved() const { return resolved_; }
+    void carry_resolved(std::vector<IpAddress> addresses) { carried_resolved_ = std::move(addresses); }
 
 private:
     std::vector<IpAddress> resolve_gateway();  // every A and AAAA record, in connect order
@@ -123,6 +127,15 @@ private:
     bool start_probe(const IpAddress& source);
     void on_probe_ike(ByteView message, const core::Path& arrived_on);
     void adopt_probe(const core::PathChanged& changed);
+    // Roaming follow-ups (client/session_roaming.cpp): the kill switch lets IKE/ESP through to every gateway
+    // address the SAs may move to; the IKE socket (port 500, a reauthentication's IKE_SA_INIT) follows the
+    // gateway address in use; with tun.mtu "auto" the TUN MTU follows the path after a move.
+    std::vector<IpAddress> carried_resolved_;  // from the session before a re-establish (empty: resolve)
+    std::vector<IpAddress> kill_switch_gateways_;  // what the kill switch allows now
+    std::uint32_t tun_mtu_now_ = 0;                // the TUN's MTU as we set it (0 before the tunnel is up)
+    void sync_kill_switch();
+    void aim_ike_socket();
+    void refresh_tun_mtu();
 };
 
 }  // namespace ikevpn::client::detail

@@ -211,6 +211,7 @@ void Session::path_changed(const core::PathChanged& confirmed) {
     event["seconds_since_start"] = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started_).count();
     path_history_.push_back(std::move(event));
     if (path_history_.size() > 8) path_history_.pop_front();
+    refresh_tun_mtu();  // the outer family or the uplink may have changed
 }
 
 // A new IKE SA replaced the old one (core/session_reauth.cpp); its CHILD SA is installed already. With the

@@ -60,6 +60,9 @@ void IkeSession::State::start_reauth(Actions& out, TimePoint now) {
     SessionConfig c = config;
     c.requested_virtual_ip = network.virtual_ip;
     c.requested_virtual_ip6 = network.virtual_ip6;
+    // After a MOBIKE move the gateway's address in use may be another than the one we connected to (its
+    // other family, an ADDITIONAL_IP*_ADDRESS): the new IKE SA starts where the current one is now.
+    if (path && path->remote.address != config.gateway) c.gateway = path->remote.address;
     successor = std::make_unique<IkeSession>(std::move(c), random);
     successor_child.reset();
     successor_network.reset();

@@ -2,7 +2,9 @@
 
 #include "platform/command.hpp"
 #include "platform/platform_error.hpp"
+#include "platform/udp_socket.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace ikevpn::platform {
@@ -21,6 +23,29 @@ std::string port_set(const std::vector<std::uint16_t>& ports) {
     return ports.size() == 1 ? text : "{ " + text + " }";
 }
 
+// Each family's addresses once, in a stable order; an IPv4-mapped IPv6 address is the IPv4 one.
+std::vector<IpAddress> family_members(const std::vector<IpAddress>& all, bool v4) {
+    std::vector<IpAddress> out;
+    for (const auto& raw : all) {
+        const IpAddress a = unmapped(raw);
+        if (a.is_v4() != v4) continue;
+        if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+    return out;
+}
+
+std::string element_list(const std::vector<IpAddress>& addresses) {
+    std::string text;
+    for (const auto& a : addresses) text += (text.empty() ? "" : ", ") + a.to_string();
+    return "{ " + text + " }";
+}
+
+std::vector<IpAddress> all_gateways(const KillSwitchConfig& c) {
+    std::vector<IpAddress> all{c.gateway};
+    all.insert(all.end(), c.other_gateways.begin(), c.other_gateways.end());
+    return all;
+}
+
 }  // namespace
 
 std::string kill_switch_table_name(const std::string& profile_name) {
@@ -33,18 +58,27 @@ std::string kill_switch_table_name(const std::string& profile_name) {
 }
 
 std::string kill_switch_ruleset(const KillSwitchConfig& c) {
-    const std::string family = c.gateway.is_v4() ? "ip" : "ip6";
+    const auto v4 = family_members(all_gateways(c), true), v6 = family_members(all_gateways(c), false);
     std::string r;
     // Creating an empty table first makes the delete valid whether or not a stale table exists; the whole
     // script is one transaction, so there is never a moment without the rules.
     r += "table inet " + c.table + " {}\n";
     r += "delete table inet " + c.table + "\n";
     r += "table inet " + c.table + " {\n";
+    // Named sets, so that a move to another address of the gateway only changes elements (allow_gateways).
+    r += "\tset gateways4 {\n\t\ttype ipv4_addr\n";
+    if (!v4.empty()) r += "\t\telements = " + element_list(v4) + "\n";
+    r += "\t}\n";
+    r += "\tset gateways6 {\n\t\ttype ipv6_addr\n";
+    if (!v6.empty()) r += "\t\telements = " + element_list(v6) + "\n";
+    r += "\t}\n";
     r += "\tchain output {\n";
     r += "\t\ttype filter hook output priority filter; policy drop;\n";
     r += "\t\toifname \"lo\" accept\n";
     r += "\t\toifname \"" + tun_pattern(c.tun_name) + "\" accept\n";
-    r += "\t\t" + family + " daddr " + c.gateway.to_string() + " udp dport " + port_set(c.gateway_ports) +
+    r += "\t\tip daddr @gateways4 udp dport " + port_set(c.gateway_ports) +
+         " counter accept comment \"IKE and ESP to the gateway\"\n";
+    r += "\t\tip6 daddr @gateways6 udp dport " + port_set(c.gateway_ports) +
          " counter accept comment \"IKE and ESP to the gateway\"\n";
     r += "\t\tudp sport 68 udp dport 67 accept comment \"DHCPv4\"\n";
     r += "\t\tudp sport 546 udp dport 547 accept comment \"DHCPv6\"\n";
@@ -58,6 +92,25 @@ std::string kill_switch_ruleset(const KillSwitchConfig& c) {
     r += "\t}\n";
     r += "}\n";
     return r;
+}
+
+std::string kill_switch_gateway_update(const std::string& table, const std::vector<IpAddress>& gateways) {
+    std::string r;
+    for (const char* set : {"gateways4", "gateways6"}) r += "flush set inet " + table + " " + set + "\n";
+    const auto v4 = family_members(gateways, true), v6 = family_members(gateways, false);
+    if (!v4.empty()) r += "add element inet " + table + " gateways4 " + element_list(v4) + "\n";
+    if (!v6.empty()) r += "add element inet " + table + " gateways6 " + element_list(v6) + "\n";
+    return r;
+}
+
+void KillSwitch::allow_gateways(const std::vector<IpAddress>& gateways) {
+    CommandResult result = run_command({"nft", "-f", "-"}, kill_switch_gateway_update(config_.table, gateways));
+    if (!result.ok())
+        throw PlatformError("update the gateway addresses of nftables table inet " + config_.table,
+                            result.exit_status == 127 ? ENOENT : EINVAL, result.first_line());
+    if (gateways.empty()) return;
+    config_.gateway = gateways.front();
+    config_.other_gateways.assign(gateways.begin() + 1, gateways.end());
 }
 
 void KillSwitch::install() {

@@ -18,14 +18,15 @@ TEST_CASE("table name: ikevpn_ + the profile name with non-identifier characters
 }
 
 TEST_CASE("ruleset: drop policy with exceptions for loopback, the TUN and IKE/ESP to an IPv4 gateway") {
-    KillSwitchConfig c{"ikevpn_demo", "ikevpn0", *IpAddress::parse("192.0.2.1"), {500, 4500}, false};
+    KillSwitchConfig c{"ikevpn_demo", "ikevpn0", *IpAddress::parse("192.0.2.1"), {500, 4500}, false, {}};
     const std::string r = kill_switch_ruleset(c);
     // Atomic replacement: create (no-op if present), delete, create with the rules — in one script.
     CHECK(r.rfind("table inet ikevpn_demo {}\ndelete table inet ikevpn_demo\ntable inet ikevpn_demo {\n", 0) == 0);
     CHECK(contains(r, "type filter hook output priority filter; policy drop;"));
     CHECK(contains(r, "oifname \"lo\" accept"));
     CHECK(contains(r, "oifname \"ikevpn0\" accept"));
-    CHECK(contains(r, "ip daddr 192.0.2.1 udp dport { 500, 4500 } counter accept"));
+    CHECK(contains(r, "set gateways4 {\n\t\ttype ipv4_addr\n\t\telements = { 192.0.2.1 }\n\t}"));
+    CHECK(contains(r, "ip daddr @gateways4 udp dport { 500, 4500 } counter accept"));
     CHECK(contains(r, "udp sport 68 udp dport 67 accept"));
     CHECK(contains(r, "counter drop"));
     CHECK_FALSE(contains(r, "allow_lan"));
@@ -33,9 +34,10 @@ TEST_CASE("ruleset: drop policy with exceptions for loopback, the TUN and IKE/ES
 }
 
 TEST_CASE("ruleset: IPv6 gateway, one port, '%d' TUN names, allow_lan") {
-    KillSwitchConfig c{"ikevpn_x", "vpn%d", *IpAddress::parse("2001:db8:1::1"), {4500}, true};
+    KillSwitchConfig c{"ikevpn_x", "vpn%d", *IpAddress::parse("2001:db8:1::1"), {4500}, true, {}};
     const std::string r = kill_switch_ruleset(c);
-    CHECK(contains(r, "ip6 daddr 2001:db8:1::1 udp dport 4500 counter accept"));
+    CHECK(contains(r, "set gateways6 {\n\t\ttype ipv6_addr\n\t\telements = { 2001:db8:1::1 }\n\t}"));
+    CHECK(contains(r, "ip6 daddr @gateways6 udp dport 4500 counter accept"));
     CHECK(contains(r, "oifname \"vpn*\" accept"));
     CHECK(contains(r, "ip daddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, 224.0.0.0/4, "
                       "255.255.255.255 } accept"));
@@ -48,7 +50,7 @@ TEST_CASE("install, replace and remove the table with nft (private netns, root)"
         MESSAGE("skipped: nft not installed");
         return;
     }
-    KillSwitchConfig c{"ikevpn_unit", "ikevpn0", *IpAddress::parse("192.0.2.1"), {500, 4500}, false};
+    KillSwitchConfig c{"ikevpn_unit", "ikevpn0", *IpAddress::parse("192.0.2.1"), {500, 4500}, false, {}};
     KillSwitch ks(c);
     ks.install();
     CHECK(ks.installed());
