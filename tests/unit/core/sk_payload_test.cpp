@@ -1,6 +1,7 @@
 // protect_message / unprotect_message with every SK cipher kind (RFC 7296 §3.14, RFC 5282, RFC 7634):
 // round trips, block padding, and tampering (ICV, pad length, short payloads) that must end in nullopt.
 #include "core/crypto/crypto.hpp"
+#include "tests/unit/core/crypto/hex.hpp"
 #include "core/sk_payload.hpp"
 
 #include <doctest/doctest.h>
@@ -143,4 +144,44 @@ TEST_CASE("SK payload: pad length beyond the plaintext, and bodies shorter than 
             CHECK_FALSE(open(d, *pair.in));
         }
     }
+}
+
+// RFC 7634 Appendix B ("IKEv2 Example"): an INFORMATIONAL request protected with ChaCha20-Poly1305,
+// carrying one Notify (SET_WINDOW_SIZE = 10). Key 80..9f, salt a0a1a2a3, IV 1011121314151617,
+// SPIs c0..c7 / d0..d7, Message ID 9. The whole datagram is checked, both ways, through the SK code path.
+TEST_CASE("RFC 7634 Appendix B: ChaCha20-Poly1305 in an IKEv2 Encrypted payload") {
+    using crypto::test::hex;
+    const Bytes key_material = hex("80 81 82 83 84 85 86 87 88 89 8a 8b 8c 8d 8e 8f"
+                                   "90 91 92 93 94 95 96 97 98 99 9a 9b 9c 9d 9e 9f"
+                                   "a0 a1 a2 a3");
+    // IKE header | SK generic header (the AAD, RFC 5282 §5.1) | IV | ciphertext | ICV.
+    const Bytes expected = hex("c0 c1 c2 c3 c4 c5 c6 c7 d0 d1 d2 d3 d4 d5 d6 d7"
+                               "2e 20 25 00 00 00 00 09 00 00 00 45 29 00 00 29"
+                               "10 11 12 13 14 15 16 17"
+                               "61 03 94 70 1f 8d 01 7f 7c 12 92 48 89"
+                               "6b 71 bf e2 52 36 ef d7 cd c6 70 66 90 63 15 b2");
+    msg::Header header;
+    header.spi_i = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7};
+    header.spi_r = {0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7};
+    header.exchange = msg::ExchangeType::informational;
+    header.flags = 0;
+    header.message_id = 9;
+    const std::vector<msg::Payload> inner = {msg::make_notify(msg::NotifyType(16385), hex("00 00 00 0a"))};
+
+    auto seal = crypto::make_aead(crypto::EncrId::chacha20_poly1305, 256, key_material);
+    std::uint64_t counter = 0x1011121314151616;  // protect_message uses ++counter: IV 10 11 .. 17
+    CHECK(protect_message(header, inner, *seal, counter) == expected);
+
+    auto opener = crypto::make_aead(crypto::EncrId::chacha20_poly1305, 256, key_material);
+    const auto payloads = open(expected, *opener);
+    REQUIRE(payloads);
+    REQUIRE(payloads->size() == 1);
+    const auto* notify = std::get_if<msg::NotifyPayload>(&payloads->front().body);
+    REQUIRE(notify);
+    CHECK(notify->type == 16385);
+    CHECK(notify->data == hex("00 00 00 0a"));
+
+    Bytes forged = expected;
+    forged[forged.size() - 20] ^= 0x01;  // one ciphertext bit: the Poly1305 tag no longer verifies
+    CHECK_FALSE(open(forged, *opener));
 }
