@@ -45,7 +45,7 @@ WG_A_IF="wb$$a"  # wireguard-go's UAPI socket is /var/run/wireguard/<name>.sock:
 WG_B_IF="wb$$b"
 CLK_TCK=$(getconf CLK_TCK)
 
-declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=() ALLOCS=() CEILING=() CRYPTO_SGB=()
+declare -A GBPS=() CPU=() RSS=() NOTE=() WHO=() ALLOCS=() CEILING=() CRYPTO_SGB=() GWPCT=() CLPCT=()
 BENCH_PIDS=()
 ALLOC_ENV=()
 ALLOC_FILES=()  # the allocation counters of the processes the next measure() call looks at
@@ -153,13 +153,14 @@ wait_listening() {  # wait_listening NS PORT
 
 # measure KEY NS SERVER_IP PIDS... — iperf3 up and down; fills GBPS/CPU[KEY,up|down].
 measure() {
-    local key=$1 ns=$2 server=$3 dir json before after bytes reverse allocs_before allocs_after
+    local key=$1 ns=$2 server=$3 dir json before after bytes reverse allocs_before allocs_after gw_before
     shift 3
     for dir in up down; do
         reverse=()
         [[ $dir == up ]] || reverse=(-R)
         json="$OUT/iperf-${key//,/-}-$dir.json"
         before=$(cpu_ticks "$@")
+        [[ -z ${MEASURE_GW_PID:-} ]] || gw_before=$(cpu_ticks "$MEASURE_GW_PID")
         allocs_before=$(alloc_total)
         if ! timeout $((BENCH_SECONDS + 30)) ip netns exec "$ns" iperf3 -c "$server" -p "$BENCH_PORT" \
             -t "$BENCH_SECONDS" --connect-timeout 5000 -J "${reverse[@]}" >"$json" 2>&1; then
@@ -169,6 +170,14 @@ measure() {
         fi
         after=$(cpu_ticks "$@")
         allocs_after=$(alloc_total)
+        if [[ -n ${MEASURE_GW_PID:-} ]]; then
+            # The gateway's charon (its userspace ESP) and the tunnel process as a share of one CPU over the
+            # transfer: the side near 100 % is the one that limits (issue 7 asks to show which).
+            GWPCT[$key,$dir]=$(awk -v t=$(($(cpu_ticks "$MEASURE_GW_PID") - gw_before)) -v hz="$CLK_TCK" \
+                -v s="$BENCH_SECONDS" 'BEGIN { printf "%.0f", t / hz / s * 100 }')
+            CLPCT[$key,$dir]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v s="$BENCH_SECONDS" \
+                'BEGIN { printf "%.0f", t / hz / s * 100 }')
+        fi
         bytes=$(jq '.end.sum_received.bytes' "$json")
         if ((${#ALLOC_FILES[@]} > 0)) && ((bytes > 0)); then
             ALLOCS[$key,$dir]=$(awk -v n=$((allocs_after - allocs_before)) -v b="$bytes" \
@@ -218,7 +227,7 @@ case_a() {
         ikevpn_stop
         return 0
     fi
-    measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$IKEVPN_PID"
+    MEASURE_GW_PID=$LAB_GATEWAY_PID measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$IKEVPN_PID"
     ikevpn_ctl disconnect >/dev/null 2>&1 || true
     ikevpn_wait_exit 10 || ikevpn_stop
 }
@@ -231,7 +240,7 @@ case_b() {
         NOTE[$key]="n/a:connect"
         [[ $LAB_CHARON_PID != 0 ]] || { NOTE[$key]="n/a:charon"; return 0; }
     else
-        measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$LAB_CHARON_PID"
+        MEASURE_GW_PID=$LAB_GATEWAY_PID measure "$key" "$LAB_NS_CLIENT" "$LAB_HOST_IP" "$LAB_CHARON_PID"
         lab_swanctl "$dir" --terminate --ike base >/dev/null 2>&1 || true
     fi
     bench_stop "$LAB_CHARON_PID"
@@ -413,6 +422,15 @@ report() {
         printf '%-44s %-17s %s / %s\n' "(a)/(b) ikevpn client vs strongSwan client" "$c" \
             "$(ratio "a,$c" "b,$c" up)" "$(ratio "a,$c" "b,$c" down)"
     done
+    if [[ -n ${!GWPCT[*]} ]]; then
+        echo
+        echo "who limits (a) and (b): CPU of the client's tunnel process / the gateway's charon, % of one CPU (up, down)"
+        for row in "${ROWS[@]}"; do
+            [[ -n ${GWPCT[$row,up]:-}${GWPCT[$row,down]:-} ]] || continue
+            printf '%-44s %-17s client %s / %s %%   gateway %s / %s %%\n' "${labels[${row%%,*}]}" "${row#*,}" \
+                "${CLPCT[$row,up]:--}" "${CLPCT[$row,down]:--}" "${GWPCT[$row,up]:--}" "${GWPCT[$row,down]:--}"
+        done
+    fi
     if [[ -n ${!CEILING[*]} ]]; then
         echo
         echo "CPU ceiling of a pair on $(nproc) CPUs with zero-cost TUN/UDP I/O: nproc / (crypto s/GB + plain-path s/GB)"
