@@ -155,13 +155,13 @@ TEST_CASE("deferred: explicit promotion, and the safety limit") {
     SUBCASE("the limit") {
         Loopback net;
         DataPath path(net.io, net.ours, [](ByteView) {});
-        path.set_deferred_send_limit(200ms);
+        path.set_deferred_send_limit(500ms);
         const auto old_pair = pair(0x1000aaaa, 0x2000aaaa, 0x11), new_pair = pair(0x1000bbbb, 0x2000bbbb, 0x33);
         path.install(old_pair);
         path.install_deferred(new_pair);
-        net.io.run_for(100ms);
+        net.io.run_for(50ms);
         CHECK(path.routed_spi_out(us, them) == old_pair.spi_out);
-        net.io.run_for(200ms);
+        net.io.run_for(1s);
         CHECK(path.routed_spi_out(us, them) == new_pair.spi_out);
         CHECK(path.deferred_status()["timeout"] == 1);
         path.stop();
