@@ -125,9 +125,12 @@ void DataPath::install(const core::ChildSaKeys& child, bool send) {
         p.replay_window = replay_window_;
         for (const auto& ts : child.local_ts) p.local_ts.push_back(to_dataplane(ts));
         for (const auto& ts : child.remote_ts) p.remote_ts.push_back(to_dataplane(ts));
-        if (engine_.sas().install(std::move(p)) != dataplane::InstallResult::ok)
+        const bool standby = direction == dataplane::Direction::outbound && installing_deferred_;
+        if ((standby ? engine_.sas().install_standby(std::move(p)) : engine_.sas().install(std::move(p))) !=
+            dataplane::InstallResult::ok)
             throw std::invalid_argument("the ESP engine refused the CHILD SA parameters");
     };
+    if (send && !installing_deferred_) retire_deferred();  // superseded by this newer pair
     make(dataplane::Direction::inbound, child.spi_in, child.key_in, child.integ_key_in);
     if (send) make(dataplane::Direction::outbound, child.spi_out, child.key_out, child.integ_key_out);
     InstalledPair pair{child.spi_in, child.spi_out,
@@ -136,7 +139,7 @@ void DataPath::install(const core::ChildSaKeys& child, bool send) {
     if (child.integ_id != 0) pair.esp += "/" + core::transform_name(msg::TransformType::integ, child.integ_id, {});
     if (child.esn) pair.esp += "/ESN";
     // The last pair is the one carrying traffic; a receive-only one goes before it.
-    if (send || pairs_.empty()) pairs_.push_back(std::move(pair));
+    if ((send && !installing_deferred_) || pairs_.empty()) pairs_.push_back(std::move(pair));
     else pairs_.insert(pairs_.end() - 1, std::move(pair));
     deliver_parked(child.spi_in);
 }
@@ -152,6 +155,13 @@ void DataPath::deliver_parked(std::uint32_t spi_in) {
 void DataPath::remove(std::uint32_t spi_in) {
     auto it = std::find_if(pairs_.begin(), pairs_.end(), [&](const InstalledPair& p) { return p.spi_in == spi_in; });
     if (it == pairs_.end()) return;
+    if (deferred_ && deferred_->behind_spi_in == spi_in) {
+        // The gateway deleted the pair it replaced: it holds the new one. Switch before the old goes.
+        promote_deferred(&DeferredCounters::old_pair_removed);
+        it = std::find_if(pairs_.begin(), pairs_.end(), [&](const InstalledPair& p) { return p.spi_in == spi_in; });
+    } else if (deferred_ && deferred_->spi_in == spi_in) {
+        retire_deferred();
+    }
     engine_.sas().remove(it->spi_in, dataplane::Direction::inbound);
     engine_.sas().remove(it->spi_out, dataplane::Direction::outbound);
     pairs_.erase(it);
@@ -330,6 +340,7 @@ void DataPath::process_datagrams(std::span<dataplane::Packet> datagrams) {
 void DataPath::deliver_esp(std::span<dataplane::Packet> batch) {
     if (batch.empty()) return;
     engine_.decrypt_batch(batch);  // drops counted by the engine
+    if (deferred_) note_deferred_inbound(batch);  // the gateway uses the new pair: so do we
     if (!delivering_parked_) {
         for (const dataplane::Packet& packet : batch)
             if (packet.result == dataplane::PacketResult::unknown_spi) parking_.park(packet, Clock::now());

@@ -70,6 +70,21 @@ public:
     // inbound SA is installed (a rekey collision's redundant pair, core::InstallChildSa::redundant).
     void install(const core::ChildSaKeys& child, bool send = true);
     void remove(std::uint32_t spi_in);
+    // The gateway's CHILD SA rekey (core::InstallChildSa::outbound_deferred; client/data_path_deferred.cpp):
+    // the new pair receives at once, its outbound SA waits on standby and our traffic stays on the current
+    // pair until the first ESP packet decrypted on the new inbound SA, the removal of the pair it replaces,
+    // promote(), or deferred_send_limit() — whichever comes first. A later install() supersedes a pair
+    // still waiting (it stays receive-only: after a collision it is the redundant one).
+    void install_deferred(const core::ChildSaKeys& child);
+    // Sends on the waiting pair `spi_in` from now on; false if no pair with that SPI waits.
+    bool promote(std::uint32_t spi_in);
+    // The inbound SPI of the pair our traffic uses (0: none).
+    std::uint32_t sending_spi_in() const { return pairs_.empty() ? 0 : pairs_.back().spi_in; }
+    void set_deferred_send_limit(std::chrono::milliseconds limit) { deferred_send_limit_ = limit; }
+    // The outbound SPI the ESP engine would encrypt a packet from `source` to `destination` with (0: none).
+    std::uint32_t routed_spi_out(const IpAddress& source, const IpAddress& destination);
+    // {"first_packet": n, "old_pair_removed": n, "promoted": n, "timeout": n, "superseded": n, "waiting": bool}
+    nlohmann::json deferred_status() const;
     // Starts moving packets between `tun` (already configured: up, MTU set) and the gateway. Reads the TUN
     // and uplink MTUs to set the MSS limits and, when a full-sized packet will not fit the path once
     // encapsulated, the warning mtu_warning() returns.
@@ -191,6 +206,23 @@ private:
         std::vector<std::string> local_ts, remote_ts;
     };
     std::vector<InstalledPair> pairs_;
+    // A pair installed with install_deferred() whose outbound SA is on standby (client/data_path_deferred.cpp).
+    struct DeferredPair {
+        std::uint32_t spi_in = 0, spi_out = 0;
+        std::uint32_t behind_spi_in = 0;  // the pair that sends until then
+    };
+    std::optional<DeferredPair> deferred_;
+    bool installing_deferred_ = false;
+    std::optional<asio::steady_timer> deferred_timer_;
+    // Longer than strongSwan's first two retransmissions of a rekey request (4 s, then 7.2 s later), so a
+    // lost or late answer costs nothing; see data_path_deferred.cpp.
+    std::chrono::milliseconds deferred_send_limit_{std::chrono::seconds(15)};
+    struct DeferredCounters {
+        std::uint64_t first_packet = 0, old_pair_removed = 0, promoted = 0, timeout = 0, superseded = 0;
+    } deferred_counters_;
+    void note_deferred_inbound(std::span<const dataplane::Packet> batch);
+    void promote_deferred(std::uint64_t DeferredCounters::*reason);
+    void retire_deferred();  // the waiting pair stays receive-only
     std::uint32_t current_spi_out() const { return pairs_.empty() ? 0 : pairs_.back().spi_out; }
 };
 

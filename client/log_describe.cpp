@@ -93,6 +93,7 @@ std::string describe_action(const core::Action& action) {
                 if (c.integ_id) out.append(", INTEG ").append(std::to_string(c.integ_id));
                 if (c.esn) out.append(", ESN");
                 if (a.redundant) out.append(", receive-only (redundant after a rekey collision)");
+                if (a.outbound_deferred) out.append(", sending deferred until the gateway uses it or deletes the old pair");
                 out.append(", local ").append(selectors_text(c.local_ts));
                 out.append(", remote ").append(selectors_text(c.remote_ts));
                 return out.append(" (keys not shown)");

@@ -157,6 +157,7 @@ nlohmann::json Session::status() const {
         }
     }
     if (data_path_) j["data_path"] = data_path_->offload_status();
+    if (data_path_) j["data_path"]["rekey_send_switches"] = data_path_->deferred_status();
     j["mobike"] = info.mobike;
     j["gateway_addresses"] = nlohmann::json::array();
     for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
@@ -238,7 +239,8 @@ void Session::perform_one(core::Action& action) {
                 events_.progress(a.line);
             } else if constexpr (std::is_same_v<T, core::InstallChildSa>) {
                 try {
-                    data_path_->install(a.child, !a.redundant);
+                    if (a.outbound_deferred) data_path_->install_deferred(a.child);
+                    else data_path_->install(a.child, !a.redundant);
                 } catch (const std::exception& e) {
                     local_failure("PROTOCOL_ERROR", std::string("cannot install the CHILD SA: ") + e.what());
                     return;

@@ -246,7 +246,7 @@ void IkeSession::State::on_create_child_sa(Actions& out, std::uint32_t id, const
     child = *answer.new_child;
     installed.push_back(child);
     schedule_child_rekey(now);
-    out.push_back(InstallChildSa{child, true, false});
+    out.push_back(InstallChildSa{child, true, false, false, true});  // outbound deferred (see InstallChildSa)
     out.push_back(Progress{"the gateway rekeyed the CHILD SA: new SPIs " + spi_text(child.spi_in) + " (in), " + spi_text(child.spi_out) + " (out)"});
 }
 

@@ -151,6 +151,11 @@ struct InstallChildSa {
     // A rekey collision's redundant pair (RFC 7296 §2.8.1), deleted at once: it receives until then, but
     // never sends (our traffic stays on the surviving pair).
     bool redundant = false;
+    // A rekey the gateway started (we answered it): the new pair receives at once, but our traffic stays
+    // on the pair it replaces until the gateway shows it holds the new one — its first ESP packet on it,
+    // or its Delete of the old pair (RemoveChildSa) — or a safety limit passes (client/data_path_deferred.cpp).
+    // Our answer may be late or lost, and until it arrives the gateway cannot decrypt the new pair (§2.8).
+    bool outbound_deferred = false;
 };
 struct NetworkConfig {
     std::optional<IpAddress> virtual_ip;   // IPv4 only

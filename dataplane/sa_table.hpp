@@ -20,6 +20,13 @@ public:
 
     // Creates the SA (its Botan objects and replay window are allocated here, not on the packet path).
     InstallResult install(SaParams params);
+    // An outbound SA that is ready but carries nothing yet: route_outbound() passes it over until
+    // promote() makes it the most recent outbound SA — one step on the engine's thread, so there is no
+    // moment without a current SA. For the gateway's CHILD SA rekeys (core::InstallChildSa::outbound_deferred).
+    InstallResult install_standby(SaParams params);
+    // False if `spi` is not a standby outbound SA.
+    bool promote(std::uint32_t spi);
+    bool is_standby(std::uint32_t spi) const;
     // False if there is no such SA.
     bool remove(std::uint32_t spi, Direction direction);
 
@@ -38,11 +45,13 @@ public:
     void for_each(Fn&& fn) const {
         for (const auto& [spi, sa] : inbound_) fn(*sa);
         for (const auto& sa : outbound_) fn(*sa);
+        for (const auto& sa : standby_) fn(*sa);
     }
 
 private:
     std::unordered_map<std::uint32_t, std::unique_ptr<EspSa>> inbound_;
     std::vector<std::unique_ptr<EspSa>> outbound_;  // in install order
+    std::vector<std::unique_ptr<EspSa>> standby_;   // outbound, not routed to until promoted
 };
 
 }  // namespace ikevpn::dataplane
