@@ -64,6 +64,23 @@ ikevpn_event() {
         "$IKEVPN_DIR/events.jsonl" 2>/dev/null | tail -n 1
 }
 
+# ikevpn_path_events — every path_changed event so far (MOBIKE moves), one JSON line each, oldest first.
+ikevpn_path_events() { jq -c -R 'fromjson? | select(.event == "path_changed")' "$IKEVPN_DIR/events.jsonl"; }
+
+# ikevpn_wait_path_event N SECONDS — wait until there are N path_changed events; fails early if ikevpn exits.
+ikevpn_wait_path_event() {
+    local n=$1 deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        (($(ikevpn_path_events | wc -l) >= n)) && return 0
+        lab_pid_alive "$IKEVPN_PID" || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# ikevpn_nth_path_event N — the Nth path_changed event (empty if there are fewer).
+ikevpn_nth_path_event() { ikevpn_path_events | sed -n "${1}p"; }
+
 # ikevpn_wait_event NAME SECONDS — wait until the event shows up; fails early if ikevpn exits.
 ikevpn_wait_event() {
     local name=$1 deadline=$((SECONDS + $2))
