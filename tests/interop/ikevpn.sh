@@ -181,3 +181,19 @@ ikevpn_disconnect_and_check() {
     fi
     check "gateway has no SA left" ikevpn_gateway_empty
 }
+
+# ikevpn_kill_switch_table_exists — the kill switch's nft table of the lab profile (name "demo") is there.
+ikevpn_kill_switch_table_exists() { lab_exec_client nft list table inet ikevpn_demo >/dev/null 2>&1; }
+
+# ikevpn_check_nothing_left WORK RULES_BEFORE — after a connect with "dns" and "kill_switch" has ended by
+# itself: no TUN, no route via it, ip rules as RULES_BEFORE, resolv.conf as before (netns_resolv.sh must be
+# sourced), no kill-switch table, no state file in WORK. One check line each.
+ikevpn_check_nothing_left() {
+    local work=$1 rules_before=$2
+    check "no TUN device ikevpn0 left" not client_has_link ikevpn0
+    check "no route via ikevpn0 left" test -z "$(client_tun_routes)"
+    check "ip rules as before" test "$(client_rules)" == "$rules_before"
+    check "resolv.conf byte-identical to before" netns_resolv_is_original
+    check "kill switch table gone" not ikevpn_kill_switch_table_exists
+    check "no state file left" not test -e "$work/ctl.state"
+}
