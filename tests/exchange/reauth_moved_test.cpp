@@ -3,6 +3,7 @@
 // IKE_SA_INIT of the new IKE SA carries NAT_DETECTION_DESTINATION_IP (RFC 7296 §2.23):
 //   SHA-1(SPIi | SPIr | IP | Port), SPIr zero in the first message,
 // so its hash names the address the client means to reach.
+#include "exchange_driver.hpp"
 #include "test_responder.hpp"
 
 #include "core/crypto/nat_detection.hpp"
@@ -18,15 +19,7 @@ namespace {
 core::Endpoint ep(const char* address, std::uint16_t port) { return {*IpAddress::parse(address), port}; }
 
 core::SessionConfig config() {
-    core::SessionConfig c;
-    c.local_id = "client@example.com";
-    c.remote_id = "gw.example.com";
-    const std::string psk = "correct horse battery staple";
-    c.psk.assign(psk.begin(), psk.end());
-    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519")};
-    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
-    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
-    c.gateway = *IpAddress::parse("192.0.2.1");
+    auto c = test::psk_session_config();
     c.mobike = true;
     return c;
 }
