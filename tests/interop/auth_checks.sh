@@ -13,15 +13,6 @@ nothing_left() {
     ! client_has_link ikevpn0 && [[ -z $(client_tun_routes) ]] && [[ "$(client_rules)" == "$AUTH_RULES_BEFORE" ]]
 }
 
-# gateway_holds_no_sa — the gateway has no IKE SA left within 3 s (its EAP-Failure or Delete may lag).
-gateway_holds_no_sa() {
-    for _ in $(seq 30); do
-        [[ $(lab_gateway_sa_count) -eq 0 ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 stderr_mentions() { grep -qF -- "$1" "$IKEVPN_DIR/stderr.log"; }
 gateway_log_has() { grep -qF -- "$1" "$LAB_GATEWAY_DIR/charon.log"; }
 ping_host() { lab_exec_client ping -c 2 -i 0.2 -W 2 "$LAB_HOST_IP" >/dev/null; }

@@ -168,6 +168,15 @@ checks_on_fatal() {
     lab_gateway_log_tail
 }
 
+# gateway_holds_no_sa — the gateway has no SA left within 3 s (its EAP-Failure or Delete may lag ours).
+gateway_holds_no_sa() {
+    for _ in $(seq 30); do
+        [[ $(lab_gateway_sa_count) -eq 0 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # ikevpn_disconnect_and_check — `ikevpn disconnect` exits 0, the connect process exits with status 0 within
 # 15 s (stopped by PID otherwise), and the gateway holds no SA afterwards: one check line each.
 ikevpn_gateway_empty() { [[ $(lab_gateway_sa_count) == 0 ]]; }

@@ -35,10 +35,7 @@ name=gw-dual.example.com
 LAB_IPV6=1
 LAB_UPLINKS=2
 lab_up
-# The client's own /etc/hosts (removed by netns_resolv_cleanup with the rest of /etc/netns/NS).
-mkdir -p "/etc/netns/$LAB_NS_CLIENT"
-printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "$LAB_GATEWAY_IP" "$name" "$LAB_GATEWAY_IP6" "$name" \
-    >"/etc/netns/$LAB_NS_CLIENT/hosts"
+netns_resolv_write_hosts "$name" "$LAB_GATEWAY_IP" "$LAB_GATEWAY_IP6"
 both_families() {
     local out
     out=$(lab_exec_client getent ahosts "$name" | awk '{print $1}' | sort -u | tr '\n' ' ')

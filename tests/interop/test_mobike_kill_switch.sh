@@ -41,9 +41,7 @@ name=gw-dual.example.com
 LAB_IPV6=1
 LAB_UPLINKS=2
 lab_up
-mkdir -p "/etc/netns/$LAB_NS_CLIENT"
-printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "$LAB_GATEWAY_IP" "$name" "$LAB_GATEWAY_IP6" "$name" \
-    >"/etc/netns/$LAB_NS_CLIENT/hosts"
+netns_resolv_write_hosts "$name" "$LAB_GATEWAY_IP" "$LAB_GATEWAY_IP6"
 
 lab_exec_client sysctl -qw "net.ipv6.conf.$LAB_CLIENT_IF.keep_addr_on_down=1"
 ip -n "$LAB_NS_CLIENT" addr del "$LAB_CLIENT_IP/24" dev "$LAB_CLIENT_IF"
