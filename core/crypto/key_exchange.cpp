@@ -2,6 +2,7 @@
 // (RFC 5903) and MODP groups 14-16 (RFC 3526; group 2 of RFC 2409 only as an opted-in weak group).
 // Every check on the peer's public value follows RFC 6989 (wrong length, not on the curve, 1 < y < p-1,
 // all-zero X25519 result) and ends in nullopt: nothing a peer sends may throw out of here.
+#include "core/crypto/botan_random.hpp"
 #include "core/crypto/crypto.hpp"
 
 #include <botan/bigint.h>
@@ -22,21 +23,6 @@ namespace {
 
 constexpr std::size_t x25519_size = 32;
 constexpr std::uint8_t sec1_uncompressed = 0x04;
-
-// Lets Botan draw key-generation randomness from our injectable RandomSource (deterministic in tests).
-class RandomSourceAdapter final : public Botan::RandomNumberGenerator {
-public:
-    explicit RandomSourceAdapter(RandomSource& source) : source_(source) {}
-    void randomize(std::uint8_t output[], std::size_t length) override { source_.fill({output, length}); }
-    bool accepts_input() const override { return false; }
-    void add_entropy(const std::uint8_t[], std::size_t) override {}
-    std::string name() const override { return "ikevpn::RandomSource"; }
-    void clear() override {}
-    bool is_seeded() const override { return true; }
-
-private:
-    RandomSource& source_;
-};
 
 std::optional<SecureBytes> agree(const Botan::Private_Key& key, ByteView peer_encoded) {
     try {
@@ -198,7 +184,7 @@ const Botan::DL_Group* modp_group(DhGroup group) {
 }  // namespace
 
 std::unique_ptr<KeyExchange> make_key_exchange(DhGroup group, RandomSource& random) {
-    RandomSourceAdapter rng(random);
+    BotanRandom rng(random);
     if (group == DhGroup::curve25519)
         return std::make_unique<X25519Exchange>(std::make_unique<Botan::X25519_PrivateKey>(rng));
     if (auto curve = ecp_curve(group))

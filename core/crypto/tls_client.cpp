@@ -1,6 +1,7 @@
 // The TLS client of EAP-TLS on Botan 2 (tls_client.hpp): our Policy, Credentials_Manager and Callbacks.
 #include "core/crypto/tls_client.hpp"
 
+#include "core/crypto/botan_random.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/crypto/public_key_impl.hpp"
 
@@ -18,21 +19,6 @@
 namespace ikevpn::crypto {
 
 namespace {
-
-// Botan asks its RandomNumberGenerator interface; ours is injected (tests make it deterministic).
-class RandomAdapter final : public Botan::RandomNumberGenerator {
-public:
-    explicit RandomAdapter(RandomSource& random) : random_(random) {}
-    void randomize(std::uint8_t output[], std::size_t length) override { random_.fill({output, length}); }
-    bool accepts_input() const override { return false; }
-    void add_entropy(const std::uint8_t[], std::size_t) override {}
-    std::string name() const override { return "ikevpn::RandomSource"; }
-    void clear() override {}
-    bool is_seeded() const override { return true; }
-
-private:
-    RandomSource& random_;
-};
 
 // TLS 1.2 only (Botan 2 has no 1.3), forward-secret ECDHE with AEAD ciphers and SHA-2 signatures; no
 // renegotiation, no time in the hello random (our clock is injected), no OCSP stapling request.
@@ -147,7 +133,7 @@ private:
     }
 
     TlsClientConfig config_;
-    RandomAdapter rng_;
+    BotanRandom rng_;
     EapTlsPolicy policy_;
     Botan::TLS::Session_Manager_Noop sessions_;
     std::optional<Botan::TLS::Client> client_;

@@ -54,15 +54,7 @@ Pki& pki() {
 }
 
 core::SessionConfig make_config() {
-    core::SessionConfig c;
-    c.local_id = "client@example.com";
-    c.remote_id = "gw.example.com";
-    const std::string psk = "correct horse battery staple";
-    c.psk.assign(psk.begin(), psk.end());
-    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519")};
-    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
-    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
-    c.gateway = *IpAddress::parse("192.0.2.1");
+    auto c = test::psk_session_config();
     c.trusted_cas = {ca_of(pki().pki)};
     return c;
 }
@@ -84,11 +76,6 @@ struct Harness : test::ExchangeDriver {
         };
     }
     std::vector<Bytes> sent;
-    const core::Closed& closed() const {
-        const auto* c = find<core::Closed>();
-        REQUIRE(c);
-        return *c;
-    }
 };
 
 }  // namespace

@@ -51,20 +51,7 @@ test::ResponderOptions gateway_options() {
     return o;
 }
 
-struct Harness : test::ExchangeDriver {
-    Harness(core::SessionConfig config, test::ResponderOptions options)
-        : ExchangeDriver(std::move(config), std::move(options)) {}
-    const core::Closed& closed() const {
-        const auto* c = find<core::Closed>();
-        REQUIRE(c);
-        return *c;
-    }
-    bool progress_has(const std::string& text) const {
-        for (const auto& a : log)
-            if (const auto* p = std::get_if<core::Progress>(&a); p && p->line.find(text) != std::string::npos) return true;
-        return false;
-    }
-};
+using Harness = test::ExchangeDriver;
 
 }  // namespace
 

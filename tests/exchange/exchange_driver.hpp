@@ -88,6 +88,18 @@ struct ExchangeDriver {
             if (auto* x = std::get_if<T>(&a)) out.push_back(*x);
         return out;
     }
+    // The session's Closed action (the test fails here when there is none).
+    const core::Closed& closed() const {
+        const auto* c = find<core::Closed>();
+        REQUIRE(c);
+        return *c;
+    }
+    // Whether some Progress line (what the user reads) contains `text`.
+    bool progress_has(const std::string& text) const {
+        for (const auto& a : log)
+            if (const auto* p = std::get_if<core::Progress>(&a); p && p->line.find(text) != std::string::npos) return true;
+        return false;
+    }
 };
 
 }  // namespace ikevpn::test

@@ -1,5 +1,6 @@
 // In-memory exchange tests of MOBIKE (RFC 4555) in core::IkeSession against TestResponder: a fake network
 // that knows which path each datagram takes, which paths are dead and what a NAT makes of our source.
+#include "exchange_driver.hpp"
 #include "test_responder.hpp"
 
 #include "core/proposal.hpp"
@@ -23,14 +24,7 @@ const core::Path cellular{ep("192.0.2.20", 40002), gateway};
 const core::Path wifi_renumbered{ep("192.0.2.11", 40003), gateway};
 
 core::SessionConfig mobike_config(bool mobike = true) {
-    core::SessionConfig c;
-    c.local_id = "client@example.com";
-    c.remote_id = "gw.example.com";
-    const std::string psk = "correct horse battery staple";
-    c.psk.assign(psk.begin(), psk.end());
-    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519")};
-    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
-    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
+    auto c = test::psk_session_config();
     c.gateway = gateway.address;
     c.mobike = mobike;
     return c;

@@ -3,6 +3,7 @@
 // IKE_SA_INIT of the new IKE SA carries NAT_DETECTION_DESTINATION_IP (RFC 7296 §2.23):
 //   SHA-1(SPIi | SPIr | IP | Port), SPIr zero in the first message,
 // so its hash names the address the client means to reach.
+#include "exchange_driver.hpp"
 #include "test_responder.hpp"
 
 #include "core/crypto/nat_detection.hpp"
@@ -18,15 +19,7 @@ namespace {
 core::Endpoint ep(const char* address, std::uint16_t port) { return {*IpAddress::parse(address), port}; }
 
 core::SessionConfig config() {
-    core::SessionConfig c;
-    c.local_id = "client@example.com";
-    c.remote_id = "gw.example.com";
-    const std::string psk = "correct horse battery staple";
-    c.psk.assign(psk.begin(), psk.end());
-    c.ike_proposals = {core::parse_ike_proposal("aes256gcm16-prfsha384-x25519")};
-    c.esp_proposals = {core::parse_esp_proposal("aes256gcm16")};
-    c.remote_networks = {*IpPrefix::parse("198.51.100.0/24")};
-    c.gateway = *IpAddress::parse("192.0.2.1");
+    auto c = test::psk_session_config();
     c.mobike = true;
     return c;
 }
@@ -98,6 +91,20 @@ test::ResponderOptions gateway_with_lifetime() {
     return o;
 }
 
+// Connects over the first path: the path first, then IKE_SA_INIT (as client/session.cpp starts).
+void connect(Net& net) {
+    net.run(net.session.on_path(net.socket, net.now));
+    net.run(net.session.start(net.now));
+    REQUIRE(net.session.info().state == "connected");
+}
+
+// The driver moves the SAs to `path` (one UPDATE_SA_ADDRESSES exchange with the gateway).
+void move_to(Net& net, core::Path path) {
+    net.socket = path;
+    net.run(net.session.on_path(net.socket, net.now));
+    REQUIRE(net.responder.updates_seen == 1);
+}
+
 void reauthenticate(Net& net) {
     for (int i = 0; i < 20 && net.new_inits.empty(); ++i)
         if (!net.fire_timer()) break;
@@ -108,22 +115,16 @@ void reauthenticate(Net& net) {
 
 TEST_CASE("reauthentication without a move starts at the gateway address connected to") {
     Net net({ep("192.0.2.10", 40001), ep("192.0.2.1", 4500)}, gateway_with_lifetime());
-    net.run(net.session.on_path(net.socket, net.now));
-    net.run(net.session.start(net.now));
-    REQUIRE(net.session.info().state == "connected");
+    connect(net);
     reauthenticate(net);
     CHECK(net.destination_hash(0) == net.expected_hash(0, "192.0.2.1", 500));
 }
 
 TEST_CASE("reauthentication after a move to another gateway address (IPv4) starts there") {
     Net net({ep("192.0.2.10", 40001), ep("192.0.2.1", 4500)}, gateway_with_lifetime());
-    net.run(net.session.on_path(net.socket, net.now));
-    net.run(net.session.start(net.now));
-    REQUIRE(net.session.info().state == "connected");
+    connect(net);
     // The driver followed the gateway to its announced address (client/session_paths.cpp).
-    net.socket = {ep("192.0.2.10", 40001), ep("198.51.100.77", 4500)};
-    net.run(net.session.on_path(net.socket, net.now));
-    REQUIRE(net.responder.updates_seen == 1);
+    move_to(net, {ep("192.0.2.10", 40001), ep("198.51.100.77", 4500)});
     REQUIRE(net.session.info().state == "connected");
     reauthenticate(net);
     CHECK(net.destination_hash(0) == net.expected_hash(0, "198.51.100.77", 500));
@@ -135,12 +136,8 @@ TEST_CASE("reauthentication after a move to another gateway address (IPv4) start
 
 TEST_CASE("reauthentication after a move to the gateway's IPv6 address starts there") {
     Net net({ep("192.0.2.10", 40001), ep("192.0.2.1", 4500)}, gateway_with_lifetime());
-    net.run(net.session.on_path(net.socket, net.now));
-    net.run(net.session.start(net.now));
-    REQUIRE(net.session.info().state == "connected");
-    net.socket = {ep("2001:db8:2::10", 40001), ep("2001:db8::1", 4500)};
-    net.run(net.session.on_path(net.socket, net.now));
-    REQUIRE(net.responder.updates_seen == 1);
+    connect(net);
+    move_to(net, {ep("2001:db8:2::10", 40001), ep("2001:db8::1", 4500)});
     reauthenticate(net);
     CHECK(net.destination_hash(0) == net.expected_hash(0, "2001:db8::1", 500));
 }

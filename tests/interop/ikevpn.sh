@@ -64,6 +64,23 @@ ikevpn_event() {
         "$IKEVPN_DIR/events.jsonl" 2>/dev/null | tail -n 1
 }
 
+# ikevpn_path_events — every path_changed event so far (MOBIKE moves), one JSON line each, oldest first.
+ikevpn_path_events() { jq -c -R 'fromjson? | select(.event == "path_changed")' "$IKEVPN_DIR/events.jsonl"; }
+
+# ikevpn_wait_path_event N SECONDS — wait until there are N path_changed events; fails early if ikevpn exits.
+ikevpn_wait_path_event() {
+    local n=$1 deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        (($(ikevpn_path_events | wc -l) >= n)) && return 0
+        lab_pid_alive "$IKEVPN_PID" || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# ikevpn_nth_path_event N — the Nth path_changed event (empty if there are fewer).
+ikevpn_nth_path_event() { ikevpn_path_events | sed -n "${1}p"; }
+
 # ikevpn_wait_event NAME SECONDS — wait until the event shows up; fails early if ikevpn exits.
 ikevpn_wait_event() {
     local name=$1 deadline=$((SECONDS + $2))
@@ -151,6 +168,15 @@ checks_on_fatal() {
     lab_gateway_log_tail
 }
 
+# gateway_holds_no_sa — the gateway has no SA left within 3 s (its EAP-Failure or Delete may lag ours).
+gateway_holds_no_sa() {
+    for _ in $(seq 30); do
+        [[ $(lab_gateway_sa_count) -eq 0 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # ikevpn_disconnect_and_check — `ikevpn disconnect` exits 0, the connect process exits with status 0 within
 # 15 s (stopped by PID otherwise), and the gateway holds no SA afterwards: one check line each.
 ikevpn_gateway_empty() { [[ $(lab_gateway_sa_count) == 0 ]]; }
@@ -163,4 +189,20 @@ ikevpn_disconnect_and_check() {
         ikevpn_stop
     fi
     check "gateway has no SA left" ikevpn_gateway_empty
+}
+
+# ikevpn_kill_switch_table_exists — the kill switch's nft table of the lab profile (name "demo") is there.
+ikevpn_kill_switch_table_exists() { lab_exec_client nft list table inet ikevpn_demo >/dev/null 2>&1; }
+
+# ikevpn_check_nothing_left WORK RULES_BEFORE — after a connect with "dns" and "kill_switch" has ended by
+# itself: no TUN, no route via it, ip rules as RULES_BEFORE, resolv.conf as before (netns_resolv.sh must be
+# sourced), no kill-switch table, no state file in WORK. One check line each.
+ikevpn_check_nothing_left() {
+    local work=$1 rules_before=$2
+    check "no TUN device ikevpn0 left" not client_has_link ikevpn0
+    check "no route via ikevpn0 left" test -z "$(client_tun_routes)"
+    check "ip rules as before" test "$(client_rules)" == "$rules_before"
+    check "resolv.conf byte-identical to before" netns_resolv_is_original
+    check "kill switch table gone" not ikevpn_kill_switch_table_exists
+    check "no state file left" not test -e "$work/ctl.state"
 }

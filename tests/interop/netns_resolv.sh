@@ -20,6 +20,18 @@ netns_resolv_cleanup() {
     rm -rf -- "/etc/netns/$LAB_NS_CLIENT"
 }
 
+# netns_resolv_write_hosts NAME ADDRESS... — the client namespace's own /etc/hosts: localhost, and NAME at
+# each ADDRESS (removed by netns_resolv_cleanup with the rest of /etc/netns/NS).
+netns_resolv_write_hosts() {
+    local name=$1 address
+    shift
+    mkdir -p "/etc/netns/$LAB_NS_CLIENT"
+    {
+        printf '127.0.0.1 localhost\n'
+        for address in "$@"; do printf '%s %s\n' "$address" "$name"; done
+    } >"/etc/netns/$LAB_NS_CLIENT/hosts"
+}
+
 # The client namespace's view of /etc/resolv.conf.
 netns_resolv_show() { lab_exec_client cat /etc/resolv.conf; }
 # True when it is byte-identical to the original.

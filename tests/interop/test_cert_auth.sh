@@ -76,13 +76,6 @@ error_code_is() {
 stderr_mentions() { grep -qiF -- "$1" "$IKEVPN_DIR/stderr.log"; }
 no_tun_left() { ! client_has_link ikevpn0 && [[ -z $(client_tun_routes) ]]; }
 nothing_left() { no_tun_left && [[ "$(client_rules)" == "$rules_before" ]]; }
-gateway_holds_no_sa() {
-    for _ in $(seq 30); do
-        [[ $(lab_gateway_sa_count) -eq 0 ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 ping_host() { lab_exec_client ping -c 2 -i 0.2 -W 2 "$LAB_HOST_IP" >/dev/null; }
 
 # gateway CERT_NAME REMOTE_AUTH [--id ID] — (re)start the gateway with that certificate.

@@ -36,7 +36,6 @@ ikevpn_write_profile "$work" ".dns = true | .kill_switch = true | .dpd_seconds =
 ikevpn_start "$work" -v
 check_fatal "ikevpn connects" ikevpn_wait_event connected 20
 check "ping through the tunnel" lab_exec_client ping -c 2 -W 2 "$LAB_HOST_IP"
-table_exists() { lab_exec_client nft list table inet ikevpn_demo >/dev/null 2>&1; }
 
 status_json() { ikevpn_ctl status --json; }
 gateway_ike_spi() { lab_gateway_sas --raw 2>/dev/null | grep -o 'initiator-spi=[0-9a-f]*' | head -n 1; }
@@ -100,11 +99,6 @@ check "error event with code TIMEOUT" jq -e '.code == "TIMEOUT" and (.message | 
 check "disconnected event with the reason" jq -e '.reason | test("stopped answering liveness checks")' <<<"${disconnected:-null}"
 check "stderr has the one-line reason" grep -q 'stopped answering liveness checks' "$work/stderr.log"
 check "stderr says the check started" grep -q 'checking that it is still there' "$work/stderr.log"
-check "no TUN device ikevpn0 left" not client_has_link ikevpn0
-check "no route via ikevpn0 left" test -z "$(client_tun_routes)"
-check "ip rules as before" test "$(client_rules)" == "$rules_before"
-check "resolv.conf byte-identical to before" netns_resolv_is_original
-check "kill switch table gone" not table_exists
-check "no state file left" not test -e "$work/ctl.state"
+ikevpn_check_nothing_left "$work" "$rules_before"
 check "no control socket left" not test -e "$work/ctl.sock"
 checks_summary

@@ -19,6 +19,8 @@ source "$here/lab.sh"
 source "$here/checks.sh"
 # shellcheck source=ikevpn.sh
 source "$here/ikevpn.sh"
+# shellcheck source=auth_checks.sh
+source "$here/auth_checks.sh"
 
 lab_require_root_and_tools swanctl ping jq pki "$LAB_CHARON"
 ikevpn_require
@@ -83,35 +85,11 @@ profile() {
         .auth = {\"method\": \"eap-tls\", \"cert\": \"cert.pem\", \"key\": \"key.pem\"} ${3:-}"
 }
 
-rules_before=$(client_rules)
-nothing_left() { ! client_has_link ikevpn0 && [[ -z $(client_tun_routes) ]] && [[ "$(client_rules)" == "$rules_before" ]]; }
-gateway_holds_no_sa() {
-    for _ in $(seq 30); do
-        [[ $(lab_gateway_sa_count) -eq 0 ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-stderr_mentions() { grep -qF -- "$1" "$IKEVPN_DIR/stderr.log"; }
-gateway_log_has() { grep -qF -- "$1" "$LAB_GATEWAY_DIR/charon.log"; }
-ping_host() { lab_exec_client ping -c 2 -i 0.2 -W 2 "$LAB_HOST_IP" >/dev/null; }
-error_code_is() {
-    jq -e -n -R --arg code "$1" \
-        '[inputs | fromjson? | select(type == "object" and .event == "error" and .code == $code)] | length > 0' \
-        "$IKEVPN_DIR/events.jsonl" >/dev/null
-}
+auth_checks_record_rules
 # eap_rounds sent|received request|response — IKE_AUTH messages carrying only EAP (trace log).
 eap_rounds() { grep -c "$1 IKE_AUTH $2 .*SK{first EAP" "$IKEVPN_DIR/stderr.log" || true; }
 # The gateway's SA names the client's IKE identity and its EAP identity.
 sa_shows() { lab_gateway_sas | grep -F -- "$1"; }
-disconnect_cleanly() {
-    local label=$1
-    ikevpn_ctl disconnect >/dev/null 2>&1 || true
-    ikevpn_wait_exit 20 || ikevpn_stop
-    check "$label: disconnect → exit 0" test "$IKEVPN_STATUS" -eq 0
-    check "$label: no TUN left, ip rule unchanged" nothing_left
-    check "$label: gateway holds no SA" gateway_holds_no_sa
-}
 # fails_with LABEL CODE MESSAGE — after ikevpn_run_foreground: exit 1, error event CODE, the message,
 # nothing left on either side.
 fails_with() {

@@ -31,8 +31,7 @@ ikevpn_write_profile "$work" '.dns = true | .kill_switch = true'
 ikevpn_start "$work"
 check_fatal "ikevpn connects" ikevpn_wait_event connected 20
 check "ping through the tunnel" lab_exec_client ping -c 2 -W 2 "$LAB_HOST_IP"
-table_exists() { lab_exec_client nft list table inet ikevpn_demo >/dev/null 2>&1; }
-check "kill switch table and DNS in place while connected" table_exists
+check "kill switch table and DNS in place while connected" ikevpn_kill_switch_table_exists
 check "resolv.conf names the gateway's DNS server while connected" netns_resolv_has_server 198.51.100.53
 
 # The gateway deletes the IKE SA (and with it the CHILD SA): INFORMATIONAL with Delete(IKE).
@@ -51,11 +50,6 @@ check "error event with code GATEWAY_DELETED" jq -e '.code == "GATEWAY_DELETED" 
 check "disconnected event with the reason" jq -e '.reason | test("gateway deleted the IKE SA")' <<<"${disconnected:-null}"
 check "stderr has the one-line reason" grep -q 'the gateway deleted the IKE SA' "$work/stderr.log"
 check "the gateway's Delete was answered" grep -qE 'parsed INFORMATIONAL response [0-9]+ \[ *\]' "$LAB_GATEWAY_DIR/charon.log"
-check "no TUN device ikevpn0 left" not client_has_link ikevpn0
-check "no route via ikevpn0 left" test -z "$(client_tun_routes)"
-check "ip rules as before" test "$(client_rules)" == "$rules_before"
-check "resolv.conf byte-identical to before" netns_resolv_is_original
-check "kill switch table gone" not table_exists
-check "no state file left" not test -e "$work/ctl.state"
+ikevpn_check_nothing_left "$work" "$rules_before"
 check "the gateway holds no SA" ikevpn_gateway_empty
 checks_summary

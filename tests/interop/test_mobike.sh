@@ -16,6 +16,8 @@ source "$here/lab.sh"
 source "$here/checks.sh"
 # shellcheck source=ikevpn.sh
 source "$here/ikevpn.sh"
+# shellcheck source=transfer.sh
+source "$here/transfer.sh"
 
 lab_require_root_and_tools swanctl jq socat sha256sum "$LAB_CHARON"
 ikevpn_require
@@ -33,39 +35,14 @@ first_spi=$(ikevpn_ctl status --json | jq -r '.ike_sa.spi_i')
 mobike_on() { ikevpn_ctl status --json | jq -e '.mobike == true' >/dev/null; }
 check "MOBIKE is negotiated" mobike_on
 
-# path_changed events so far, and a wait for the Nth one.
-path_events() { jq -c -R 'fromjson? | select(.event == "path_changed")' "$IKEVPN_DIR/events.jsonl"; }
-wait_path_event() {
-    local n=$1 deadline=$((SECONDS + $2))
-    while ((SECONDS < deadline)); do
-        (($(path_events | wc -l) >= n)) && return 0
-        lab_pid_alive "$IKEVPN_PID" || return 1
-        sleep 0.05
-    done
-    return 1
-}
-nth_event() { path_events | sed -n "${1}p"; }
-
 # A paced sender: 64 KiB every 0.4 s (about 1.3 Mbit/s) of a 6 MiB file, so the stream spans every move
 # (about 40 s of sending; the 20 s without a path starts some 12 s in).
-src="$LAB_DIR/stream.src"
-dst="$LAB_DIR/stream.dst"
-head -c $((6 * 1024 * 1024)) /dev/urandom >"$src"
-lab_exec_host timeout --kill-after=5 150 socat -u "TCP-LISTEN:5001,bind=$LAB_HOST_IP,reuseaddr" "CREATE:$dst" \
-    2>"$LAB_DIR/recv.err" </dev/null &
-recv_pid=$!
-sleep 0.5
-# shellcheck disable=SC2016  # the loop is for the inner bash, which gets the file as $1
-lab_exec_client timeout --kill-after=5 150 bash -c \
-    'for ((i = 0; i < 96; i++)); do dd if="$1" bs=64k skip=$i count=1 status=none; sleep 0.4; done' _ "$src" |
-    lab_exec_client socat -u STDIN "TCP:$LAB_HOST_IP:5001,connect-timeout=10" 2>"$LAB_DIR/send.err" &
-send_pid=$!
-sleep 2
+transfer_paced_start 96 150
 
 # 1. wifi goes away: cellular, behind its NAT.
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" down
-check "wifi down: a path_changed event within 5 s" wait_path_event 1 5
-e=$(nth_event 1)
+check "wifi down: a path_changed event within 5 s" ikevpn_wait_path_event 1 5
+e=$(ikevpn_nth_path_event 1)
 echo "INFO: $e"
 to_cellular() { jq -e --arg ip "$LAB_CELL_IP" '(.new_local | startswith($ip + ":")) and .nat == true' <<<"$e" >/dev/null; }
 check "the SAs moved to cellular and the NAT was detected" to_cellular
@@ -74,8 +51,8 @@ sleep 3
 # 2. wifi is back, cellular goes: back to the direct path.
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CELL_IF" down
-check "cellular down: a second path_changed event within 5 s" wait_path_event 2 5
-e=$(nth_event 2)
+check "cellular down: a second path_changed event within 5 s" ikevpn_wait_path_event 2 5
+e=$(ikevpn_nth_path_event 2)
 echo "INFO: $e"
 to_wifi() { jq -e --arg ip "$LAB_CLIENT_IP" '(.new_local | startswith($ip + ":")) and .nat == false' <<<"$e" >/dev/null; }
 check "the SAs moved back to wifi, without NAT" to_wifi
@@ -84,8 +61,8 @@ sleep 3
 # 3. DHCP renumbering on wifi.
 ip -n "$LAB_NS_CLIENT" addr del "$LAB_CLIENT_IP/24" dev "$LAB_CLIENT_IF"
 ip -n "$LAB_NS_CLIENT" addr add 192.0.2.3/24 dev "$LAB_CLIENT_IF"
-check "renumbering: a third path_changed event within 5 s" wait_path_event 3 5
-e=$(nth_event 3)
+check "renumbering: a third path_changed event within 5 s" ikevpn_wait_path_event 3 5
+e=$(ikevpn_nth_path_event 3)
 echo "INFO: $e"
 renumbered() { jq -e '.new_local | startswith("192.0.2.3:")' <<<"$e" >/dev/null; }
 check "the SAs moved to the new wifi address" renumbered
@@ -100,18 +77,11 @@ sleep 19
 alive() { lab_pid_alive "$IKEVPN_PID"; }
 check "ikevpn still runs after 20 s without a path" alive
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
-check "path back: a fourth path_changed event within 5 s" wait_path_event 4 5
-echo "INFO: $(nth_event 4)"
+check "path back: a fourth path_changed event within 5 s" ikevpn_wait_path_event 4 5
+echo "INFO: $(ikevpn_nth_path_event 4)"
 
 # The stream: every byte, in order, over one TCP connection.
-send_rc=0
-wait "$send_pid" || send_rc=$?
-check "the sender finished without a reset (exit $send_rc)" test "$send_rc" -eq 0
-recv_done() { lab_wait_exit "$recv_pid" 90; }
-check "the receiver got the end of the stream" recv_done
-same_bytes() { [[ -f $dst ]] && [[ $(transfer_sha256_of "$src") == $(transfer_sha256_of "$dst") ]]; }
-transfer_sha256_of() { sha256sum -- "$1" | cut -d' ' -f1; }
-check "the stream arrived byte-exact (sha256, $(stat -c %s "$dst" 2>/dev/null || echo 0) bytes)" same_bytes
+transfer_paced_check 90
 
 status=$(ikevpn_ctl status --json)
 same_ike_sa() { jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first' <<<"$status" >/dev/null; }
@@ -120,7 +90,7 @@ one_connect() { [[ $(jq -c -R 'fromjson? | select(.event == "connected")' "$IKEV
 check "exactly one connected event" one_connect
 history_kept() { jq -e '(.path_history | length) == 4 and .state == "connected"' <<<"$status" >/dev/null; }
 check "status lists the 4 switches and is connected again" history_kept
-echo "INFO: handover_ms: $(path_events | jq -r '.handover_ms' | tr '\n' ' ')"
+echo "INFO: handover_ms: $(ikevpn_path_events | jq -r '.handover_ms' | tr '\n' ' ')"
 gateway_one_ike_sa() { [[ $(lab_gateway_sa_count) == 1 ]]; }
 check "the gateway holds one IKE SA" gateway_one_ike_sa
 

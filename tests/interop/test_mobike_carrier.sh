@@ -29,17 +29,6 @@ ikevpn_start "$work" -v
 check_fatal "ikevpn connects over wifi" ikevpn_wait_event connected 20
 first_spi=$(ikevpn_ctl status --json | jq -r '.ike_sa.spi_i')
 
-path_events() { jq -c -R 'fromjson? | select(.event == "path_changed")' "$IKEVPN_DIR/events.jsonl"; }
-wait_path_event() {
-    local n=$1 deadline=$((SECONDS + $2))
-    while ((SECONDS < deadline)); do
-        (($(path_events | wc -l) >= n)) && return 0
-        lab_pid_alive "$IKEVPN_PID" || return 1
-        sleep 0.05
-    done
-    return 1
-}
-nth_event() { path_events | sed -n "${1}p"; }
 tunnel_ping() { lab_exec_client ping -c 1 -W 2 "$LAB_HOST_IP" >/dev/null; }
 
 ping_log="$LAB_DIR/ping.log"
@@ -61,8 +50,8 @@ admin_up_no_carrier() {
 check "wifi is administratively up without carrier" admin_up_no_carrier
 route_stays() { lab_exec_client ip route get "$LAB_GATEWAY_IP" | grep -q "dev $LAB_CLIENT_IF"; }
 check "the kernel still routes to the gateway into wifi (linkdown route)" route_stays
-check "carrier lost: a path_changed event within 5 s" wait_path_event 1 5
-e=$(nth_event 1)
+check "carrier lost: a path_changed event within 5 s" ikevpn_wait_path_event 1 5
+e=$(ikevpn_nth_path_event 1)
 echo "INFO: $e"
 to_cellular() { [[ -n $e ]] && jq -e --arg ip "$LAB_CELL_IP" '.new_local | startswith($ip + ":")' <<<"$e" >/dev/null; }
 check "the SAs moved to cellular" to_cellular
@@ -71,8 +60,8 @@ sleep 2
 
 # 2. Carrier back: the better uplink returns, the socket is unbound from cellular and moves back.
 ip -n "$LAB_NS_GATEWAY" link set "$LAB_GATEWAY_CLIENT_IF" up
-check "carrier back: a second path_changed event within 5 s" wait_path_event 2 5
-e=$(nth_event 2)
+check "carrier back: a second path_changed event within 5 s" ikevpn_wait_path_event 2 5
+e=$(ikevpn_nth_path_event 2)
 echo "INFO: $e"
 to_wifi() { [[ -n $e ]] && jq -e --arg ip "$LAB_CLIENT_IP" '.new_local | startswith($ip + ":")' <<<"$e" >/dev/null; }
 check "the SAs moved back to wifi" to_wifi
@@ -82,16 +71,16 @@ sleep 2
 # 3. Wifi goes administratively down (to cellular, no binding) and comes back while cellular still works:
 # make before break — the update leaves from a second socket on wifi while ESP stays on cellular.
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" down
-check "wifi down: a third path_changed event within 5 s" wait_path_event 3 5
+check "wifi down: a third path_changed event within 5 s" ikevpn_wait_path_event 3 5
 sleep 2
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
-check "wifi back: a fourth path_changed event within 5 s" wait_path_event 4 5
-e=$(nth_event 4)
+check "wifi back: a fourth path_changed event within 5 s" ikevpn_wait_path_event 4 5
+e=$(ikevpn_nth_path_event 4)
 echo "INFO: $e"
 check "the SAs moved back to wifi again" to_wifi
 probed() { grep -q "a better path from $LAB_CLIENT_IP:[0-9]*: confirming it with the gateway" "$IKEVPN_DIR/stderr.log"; }
 check "the better path was confirmed from a second socket first (stderr)" probed
-one_event() { [[ $(path_events | wc -l) == 4 ]]; }
+one_event() { [[ $(ikevpn_path_events | wc -l) == 4 ]]; }
 check "one path_changed event for that move" one_event
 check "traffic flows through the tunnel on wifi" tunnel_ping
 sleep 1
@@ -103,7 +92,7 @@ echo "INFO: ping stream: $(grep -c 'bytes from' "$ping_log" || true) echo replie
 # The longest silence between two echo replies (10 ms resolution of the 20 ms stream).
 gap=$(awk '/bytes from/ { gsub(/[][]/, "", $1); t = $1 + 0; if (p && t - p > g) g = t - p; p = t } END { printf "%.0f", g * 1000 }' "$ping_log")
 echo "INFO: longest gap in the ping stream: ${gap} ms"
-echo "INFO: since_notice_ms: $(path_events | jq -r '.since_notice_ms' | tr '\n' ' ')"
+echo "INFO: since_notice_ms: $(ikevpn_path_events | jq -r '.since_notice_ms' | tr '\n' ' ')"
 status=$(ikevpn_ctl status --json)
 echo "INFO: ESP received on the path just left: $(jq -r '.esp_via_previous_path' <<<"$status")"
 # Both moves carry traffic again well within the 5 s the events were given: one update and one CHILD SA

@@ -21,6 +21,8 @@ source "$here/lab.sh"
 source "$here/checks.sh"
 # shellcheck source=ikevpn.sh
 source "$here/ikevpn.sh"
+# shellcheck source=transfer.sh
+source "$here/transfer.sh"
 # shellcheck source=netns_resolv.sh
 source "$here/netns_resolv.sh"
 
@@ -33,10 +35,7 @@ name=gw-dual.example.com
 LAB_IPV6=1
 LAB_UPLINKS=2
 lab_up
-# The client's own /etc/hosts (removed by netns_resolv_cleanup with the rest of /etc/netns/NS).
-mkdir -p "/etc/netns/$LAB_NS_CLIENT"
-printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "$LAB_GATEWAY_IP" "$name" "$LAB_GATEWAY_IP6" "$name" \
-    >"/etc/netns/$LAB_NS_CLIENT/hosts"
+netns_resolv_write_hosts "$name" "$LAB_GATEWAY_IP" "$LAB_GATEWAY_IP6"
 both_families() {
     local out
     out=$(lab_exec_client getent ahosts "$name" | awk '{print $1}' | sort -u | tr '\n' ' ')
@@ -62,39 +61,15 @@ first_spi=$(ikevpn_ctl status --json | jq -r '.ike_sa.spi_i')
 gateway_has_spi() { lab_gateway_sas | grep -qi "$first_spi"; }
 check "the gateway holds IKE SA $first_spi" gateway_has_spi
 
-path_events() { jq -c -R 'fromjson? | select(.event == "path_changed")' "$IKEVPN_DIR/events.jsonl"; }
-wait_path_event() {
-    local n=$1 deadline=$((SECONDS + $2))
-    while ((SECONDS < deadline)); do
-        (($(path_events | wc -l) >= n)) && return 0
-        lab_pid_alive "$IKEVPN_PID" || return 1
-        sleep 0.05
-    done
-    return 1
-}
-nth_event() { path_events | sed -n "${1}p"; }
-
 # A paced sender: 64 KiB every 0.4 s (about 1.3 Mbit/s) of a 2.5 MiB file, about 16 s of sending.
-src="$LAB_DIR/stream.src"
-dst="$LAB_DIR/stream.dst"
-head -c $((40 * 64 * 1024)) /dev/urandom >"$src"
-lab_exec_host timeout --kill-after=5 90 socat -u "TCP-LISTEN:5001,bind=$LAB_HOST_IP,reuseaddr" "CREATE:$dst" \
-    2>"$LAB_DIR/recv.err" </dev/null &
-recv_pid=$!
-sleep 0.5
-# shellcheck disable=SC2016  # the loop is for the inner bash, which gets the file as $1
-lab_exec_client timeout --kill-after=5 90 bash -c \
-    'for ((i = 0; i < 40; i++)); do dd if="$1" bs=64k skip=$i count=1 status=none; sleep 0.4; done' _ "$src" |
-    lab_exec_client socat -u STDIN "TCP:$LAB_HOST_IP:5001,connect-timeout=10" 2>"$LAB_DIR/send.err" &
-send_pid=$!
-sleep 2
+transfer_paced_start 40 90
 
 # 1. IPv6 uplink gone, an IPv4-only uplink appears.
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" down
 ip -n "$LAB_NS_CLIENT" addr add "$LAB_CELL_IP/26" dev "$LAB_CELL_IF" noprefixroute
 ip -n "$LAB_NS_CLIENT" route add default via "$LAB_GATEWAY_CELL_IP" dev "$LAB_CELL_IF" onlink metric 200
-check "IPv6 → IPv4: a path_changed event within 10 s" wait_path_event 1 10
-e=$(nth_event 1)
+check "IPv6 → IPv4: a path_changed event within 10 s" ikevpn_wait_path_event 1 10
+e=$(ikevpn_nth_path_event 1)
 echo "INFO: $e"
 to_v4() {
     jq -e --arg l "$LAB_CELL_IP:" --arg r "$LAB_GATEWAY_IP:4500" '(.new_local | startswith($l)) and .remote == $r and .nat == false' \
@@ -113,8 +88,8 @@ sleep 4
 # 2. And back: wifi (IPv6) returns, cellular (IPv4) goes.
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CELL_IF" down
-check "IPv4 → IPv6: a second path_changed event within 10 s" wait_path_event 2 10
-e=$(nth_event 2)
+check "IPv4 → IPv6: a second path_changed event within 10 s" ikevpn_wait_path_event 2 10
+e=$(ikevpn_nth_path_event 2)
 echo "INFO: $e"
 to_v6() {
     jq -e --arg l "[$LAB_CLIENT_IP6]:" --arg r "[$LAB_GATEWAY_IP6]:4500" \
@@ -123,13 +98,7 @@ to_v6() {
 check "the SAs moved back to [$LAB_CLIENT_IP6] → [$LAB_GATEWAY_IP6]:4500 (IPv6), no NAT" to_v6
 
 # The stream: every byte, in order, over one TCP connection.
-send_rc=0
-wait "$send_pid" || send_rc=$?
-check "the sender finished without a reset (exit $send_rc)" test "$send_rc" -eq 0
-recv_done() { lab_wait_exit "$recv_pid" 60; }
-check "the receiver got the end of the stream" recv_done
-same_bytes() { [[ -f $dst ]] && [[ $(sha256sum <"$src" | cut -d' ' -f1) == $(sha256sum <"$dst" | cut -d' ' -f1) ]]; }
-check "the stream arrived byte-exact (sha256, $(stat -c %s "$dst" 2>/dev/null || echo 0) bytes)" same_bytes
+transfer_paced_check 60
 
 status=$(ikevpn_ctl status --json)
 same_ike_sa() { jq -e --arg first "$first_spi" '.ike_sa.spi_i == $first and .state == "connected"' <<<"$status" >/dev/null; }
@@ -139,7 +108,7 @@ gateway_one_ike_sa() { [[ $(lab_gateway_sa_count) == 1 ]]; }
 check "the gateway holds one IKE SA" gateway_one_ike_sa
 no_reconnect() { [[ -z $(ikevpn_event reconnecting) ]]; }
 check "no reconnecting event" no_reconnect
-echo "INFO: handover_ms: $(path_events | jq -r '.handover_ms' | tr '\n' ' ')"
+echo "INFO: handover_ms: $(ikevpn_path_events | jq -r '.handover_ms' | tr '\n' ' ')"
 
 ikevpn_disconnect_and_check
 checks_summary

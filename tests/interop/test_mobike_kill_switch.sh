@@ -41,9 +41,7 @@ name=gw-dual.example.com
 LAB_IPV6=1
 LAB_UPLINKS=2
 lab_up
-mkdir -p "/etc/netns/$LAB_NS_CLIENT"
-printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "$LAB_GATEWAY_IP" "$name" "$LAB_GATEWAY_IP6" "$name" \
-    >"/etc/netns/$LAB_NS_CLIENT/hosts"
+netns_resolv_write_hosts "$name" "$LAB_GATEWAY_IP" "$LAB_GATEWAY_IP6"
 
 lab_exec_client sysctl -qw "net.ipv6.conf.$LAB_CLIENT_IF.keep_addr_on_down=1"
 ip -n "$LAB_NS_CLIENT" addr del "$LAB_CLIENT_IP/24" dev "$LAB_CLIENT_IF"
@@ -89,23 +87,12 @@ check_fatal "the TUN has an MTU ($mtu_v6)" test "$mtu_v6" -gt 0
 echo "INFO: TUN MTU over IPv6: status $(ikevpn_ctl status --json | jq -r '.tun_mtu'), ip link $mtu_v6"
 check "status tun_mtu equals the TUN's MTU (ip link) over IPv6" test "$(ikevpn_ctl status --json | jq -r '.tun_mtu')" = "$mtu_v6"
 
-path_events() { jq -c -R 'fromjson? | select(.event == "path_changed")' "$IKEVPN_DIR/events.jsonl"; }
-wait_path_event() {
-    local n=$1 deadline=$((SECONDS + $2))
-    while ((SECONDS < deadline)); do
-        (($(path_events | wc -l) >= n)) && return 0
-        lab_pid_alive "$IKEVPN_PID" || return 1
-        sleep 0.05
-    done
-    return 1
-}
-
 # 2. IPv6 uplink gone, an IPv4-only uplink appears: the move goes to 192.0.2.1 through the kill switch.
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" down
 ip -n "$LAB_NS_CLIENT" addr add "$LAB_CELL_IP/26" dev "$LAB_CELL_IF" noprefixroute
 ip -n "$LAB_NS_CLIENT" route add default via "$LAB_GATEWAY_CELL_IP" dev "$LAB_CELL_IF" onlink metric 200
-check_fatal "IPv6 → IPv4 with the kill switch on: a path_changed event within 10 s" wait_path_event 1 10
-e=$(path_events | sed -n 1p)
+check_fatal "IPv6 → IPv4 with the kill switch on: a path_changed event within 10 s" ikevpn_wait_path_event 1 10
+e=$(ikevpn_path_events | sed -n 1p)
 echo "INFO: $e"
 # shellcheck disable=SC2016  # jq variables
 check "the SAs moved to $LAB_GATEWAY_IP:4500" jq -e --arg r "$LAB_GATEWAY_IP:4500" '.remote == $r' <<<"$e"
@@ -177,7 +164,7 @@ check "traffic flows after the reauthentication (ping $LAB_HOST_IP)" lab_exec_cl
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CLIENT_IF" up
 start_capture "$LAB_CLIENT_IF" "-2"
 ip -n "$LAB_NS_CLIENT" link set "$LAB_CELL_IF" down
-check "IPv4 → IPv6: a second path_changed event within 10 s" wait_path_event 2 10
+check "IPv4 → IPv6: a second path_changed event within 10 s" ikevpn_wait_path_event 2 10
 check "status tun_mtu back to $mtu_v6 over IPv6" wait_mtu "$mtu_v6"
 check "ip link shows the TUN MTU $mtu_v6 again" test "$(tun_mtu)" = "$mtu_v6"
 check "traffic flows over IPv6 again (ping $LAB_HOST_IP)" lab_exec_client ping -c3 -i0.2 -W2 "$LAB_HOST_IP"

@@ -74,3 +74,40 @@ transfer_report() {
 
 # transfer_sha256 FILE — the hex digest only.
 transfer_sha256() { sha256sum -- "$1" | cut -d' ' -f1; }
+
+# transfer_paced_start CHUNKS SECONDS — a TCP stream from the client to the host (port 5001) slow enough to
+# span MOBIKE moves: CHUNKS random 64 KiB chunks, one every 0.4 s (about 1.3 Mbit/s); both ends are killed
+# after SECONDS. Returns 2 s into the stream. Sets TRANSFER_STREAM_SRC/_DST (files) and
+# TRANSFER_STREAM_RECV_PID/_SEND_PID (background jobs of the calling shell; transfer_paced_check waits).
+transfer_paced_start() {
+    local chunks=$1 seconds=$2
+    TRANSFER_STREAM_SRC="$LAB_DIR/stream.src"
+    TRANSFER_STREAM_DST="$LAB_DIR/stream.dst"
+    head -c $((chunks * 64 * 1024)) /dev/urandom >"$TRANSFER_STREAM_SRC"
+    lab_exec_host timeout --kill-after=5 "$seconds" socat -u "TCP-LISTEN:5001,bind=$LAB_HOST_IP,reuseaddr" \
+        "CREATE:$TRANSFER_STREAM_DST" 2>"$LAB_DIR/recv.err" </dev/null &
+    TRANSFER_STREAM_RECV_PID=$!
+    sleep 0.5
+    # shellcheck disable=SC2016  # the loop is for the inner bash, which gets the count and file as $1 $2
+    lab_exec_client timeout --kill-after=5 "$seconds" bash -c \
+        'for ((i = 0; i < $1; i++)); do dd if="$2" bs=64k skip=$i count=1 status=none; sleep 0.4; done' \
+        _ "$chunks" "$TRANSFER_STREAM_SRC" |
+        lab_exec_client socat -u STDIN "TCP:$LAB_HOST_IP:5001,connect-timeout=10" 2>"$LAB_DIR/send.err" &
+    TRANSFER_STREAM_SEND_PID=$!
+    sleep 2
+}
+
+# transfer_paced_check RECV_SECONDS — the checks (checks.sh) at the end of transfer_paced_start's stream:
+# every byte, in order, over one TCP connection; the receiver may take RECV_SECONDS to see the end.
+transfer_paced_check() {
+    local recv_seconds=$1 send_rc=0
+    wait "$TRANSFER_STREAM_SEND_PID" || send_rc=$?
+    check "the sender finished without a reset (exit $send_rc)" test "$send_rc" -eq 0
+    check "the receiver got the end of the stream" lab_wait_exit "$TRANSFER_STREAM_RECV_PID" "$recv_seconds"
+    check "the stream arrived byte-exact (sha256, $(stat -c %s "$TRANSFER_STREAM_DST" 2>/dev/null || echo 0) bytes)" \
+        transfer_paced_same_bytes
+}
+transfer_paced_same_bytes() {
+    [[ -f $TRANSFER_STREAM_DST ]] &&
+        [[ $(transfer_sha256 "$TRANSFER_STREAM_SRC") == $(transfer_sha256 "$TRANSFER_STREAM_DST") ]]
+}

@@ -5,6 +5,7 @@
 #include "client/profile.hpp"
 #include "tests/support/test_pki.hpp"
 
+#include "demo_profile_file.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
@@ -17,11 +18,10 @@
 
 using ikevpn::SecureBytes;
 using ikevpn::client::AuthMethod;
-using ikevpn::client::load_profile;
 using ikevpn::client::obtain_eap_password;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
 using ikevpn::client::read_password_line;
+using ikevpn::test::load_demo_profile;
 using ikevpn::test::TempDir;
 using ikevpn::test::TestPki;
 using nlohmann::json;
@@ -36,17 +36,7 @@ struct EapDir {
         dir.write("alice.pass", "pa55 word\n");
     }
     std::string load(const json& doc, Profile* out = nullptr, std::vector<std::string>* warnings = nullptr) {
-        const auto file = dir.write("demo.json", doc.dump());
-        std::vector<std::string> w;
-        try {
-            Profile p = load_profile(file, w);
-            if (out) *out = std::move(p);
-            if (warnings) *warnings = w;
-        } catch (const ProfileError& e) {
-            const std::string message = e.what();
-            return message.substr(message.find("demo.json"));
-        }
-        return "";
+        return load_demo_profile(dir, doc, out, warnings);
     }
 };
 

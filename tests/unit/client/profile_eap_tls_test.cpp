@@ -4,15 +4,15 @@
 #include "client/profile.hpp"
 #include "tests/support/test_pki.hpp"
 
+#include "demo_profile_file.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 using ikevpn::client::AuthMethod;
-using ikevpn::client::load_profile;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
+using ikevpn::test::load_demo_profile;
 using ikevpn::test::TempDir;
 using ikevpn::test::TestCertOptions;
 using ikevpn::test::TestKey;
@@ -38,16 +38,7 @@ struct TlsDir {
         dir.write("ed.key", ed.key_pem, 0600);
     }
     std::string load(const json& doc, Profile* out = nullptr) {
-        const auto file = dir.write("demo.json", doc.dump());
-        std::vector<std::string> w;
-        try {
-            Profile p = load_profile(file, w);
-            if (out) *out = std::move(p);
-        } catch (const ProfileError& e) {
-            const std::string message = e.what();
-            return message.substr(message.find("demo.json"));
-        }
-        return "";
+        return load_demo_profile(dir, doc, out);
     }
 };
 

@@ -3,15 +3,15 @@
 #include "client/profile.hpp"
 #include "tests/support/test_pki.hpp"
 
+#include "demo_profile_file.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 using ikevpn::client::AuthMethod;
-using ikevpn::client::load_profile;
 using ikevpn::client::Profile;
-using ikevpn::client::ProfileError;
+using ikevpn::test::load_demo_profile;
 using ikevpn::test::TempDir;
 using ikevpn::test::TestCertOptions;
 using ikevpn::test::TestPki;
@@ -32,17 +32,7 @@ struct PkiDir {
     }
     // Loads demo.json built from `doc`; returns the error ("" when it loaded) and fills `out`/`warnings`.
     std::string load(const json& doc, Profile* out = nullptr, std::vector<std::string>* warnings = nullptr) {
-        const auto file = dir.write("demo.json", doc.dump());
-        std::vector<std::string> w;
-        try {
-            Profile p = load_profile(file, w);
-            if (out) *out = std::move(p);
-            if (warnings) *warnings = w;
-        } catch (const ProfileError& e) {
-            const std::string message = e.what();
-            return message.substr(message.find("demo.json"));
-        }
-        return "";
+        return load_demo_profile(dir, doc, out, warnings);
     }
 };
 

@@ -5,6 +5,7 @@
 
 #include "platform/platform_error.hpp"
 #include "private_netns.hpp"
+#include "socket_option.hpp"
 
 #include <cstring>
 #include <netinet/in.h>
@@ -13,17 +14,11 @@
 
 using namespace ikevpn;
 using namespace ikevpn::platform;
+using ikevpn::platform::testing::int_option;
 
 namespace {
 
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-
-int int_option(int fd, int level, int option) {
-    int value = -1;
-    socklen_t length = sizeof value;
-    REQUIRE(::getsockopt(fd, level, option, &value, &length) == 0);
-    return value;
-}
 
 }  // namespace
 

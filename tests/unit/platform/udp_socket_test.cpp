@@ -2,6 +2,7 @@
 
 #include "platform/platform_error.hpp"
 #include "private_netns.hpp"
+#include "socket_option.hpp"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,17 +10,7 @@
 
 using namespace ikevpn;
 using namespace ikevpn::platform;
-
-namespace {
-
-int int_option(int fd, int level, int option) {
-    int value = -1;
-    socklen_t length = sizeof value;
-    REQUIRE(::getsockopt(fd, level, option, &value, &length) == 0);
-    return value;
-}
-
-}  // namespace
+using ikevpn::platform::testing::int_option;
 
 TEST_CASE("a UDP socket is non-blocking, close-on-exec and bound to an ephemeral port") {
     int fd = open_udp_socket(IpAddress::Family::v4, std::nullopt, 0);
