@@ -206,3 +206,26 @@ ikevpn_check_nothing_left() {
     check "kill switch table gone" not ikevpn_kill_switch_table_exists
     check "no state file left" not test -e "$work/ctl.state"
 }
+
+# Holding back the client's IKE messages on UDP 4500 (ESP keeps flowing), e.g. to make the gateway's
+# request cross ours or to lose our answer. IKE messages carry the non-ESP marker (four zero octets after
+# the UDP header, RFC 3948 §2.2); ESP never does.
+# ikevpn_ike_holdback_setup TABLE — an empty output chain in the client namespace; then:
+# ikevpn_ike_block / ikevpn_ike_unblock / ikevpn_ike_dropped (packets dropped since the last unblock).
+ikevpn_ike_holdback_setup() {
+    IKEVPN_HOLDBACK_TABLE=$1
+    lab_exec_client nft -f - <<NFT
+table inet $IKEVPN_HOLDBACK_TABLE {
+    chain out {
+        type filter hook output priority 0; policy accept;
+    }
+}
+NFT
+}
+ikevpn_ike_block() {
+    lab_exec_client nft add rule inet "$IKEVPN_HOLDBACK_TABLE" out udp dport 4500 @th,64,32 0 counter drop
+}
+ikevpn_ike_unblock() { lab_exec_client nft flush chain inet "$IKEVPN_HOLDBACK_TABLE" out; }
+ikevpn_ike_dropped() {
+    lab_exec_client nft list chain inet "$IKEVPN_HOLDBACK_TABLE" out | grep -o 'packets [0-9]*' | awk '{print $2}'
+}

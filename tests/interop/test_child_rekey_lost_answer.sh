@@ -33,17 +33,7 @@ ikevpn_write_profile "$work"
 ikevpn_start "$work"
 check_fatal "ikevpn connects" ikevpn_wait_event connected 20
 
-# IKE messages carry the non-ESP marker (four zero octets after the UDP header, RFC 3948 §2.2); ESP never does.
-lab_exec_client nft -f - <<'NFT'
-table inet lostanswer {
-    chain out {
-        type filter hook output priority 0; policy accept;
-    }
-}
-NFT
-block_ike() { lab_exec_client nft add rule inet lostanswer out udp dport 4500 @th,64,32 0 counter drop; }
-unblock_ike() { lab_exec_client nft flush chain inet lostanswer out; }
-dropped_ike() { lab_exec_client nft list chain inet lostanswer out | grep -o 'packets [0-9]*' | awk '{print $2}'; }
+ikevpn_ike_holdback_setup lostanswer
 
 ping_out="$LAB_DIR/ping.out"
 lab_exec_client ping -c $(((rounds * 13 + 4) * 5)) -i 0.2 -W 2 "$LAB_HOST_IP" >"$ping_out" 2>&1 &
@@ -51,14 +41,14 @@ ping_pid=$!
 sleep 2
 rounds_lost=0
 for ((round = 1; round <= rounds; round++)); do
-    block_ike
+    ikevpn_ike_block
     timeout 20 bash -c "$(declare -f lab_swanctl); lab_swanctl '$LAB_GATEWAY_DIR' --rekey --child lab" \
         >"$LAB_DIR/rekey-$round.out" 2>&1 &
     deadline=$((SECONDS + 6))
-    while (($(dropped_ike || echo 0) < 1 && SECONDS < deadline)); do sleep 0.05; done
+    while (($(ikevpn_ike_dropped || echo 0) < 1 && SECONDS < deadline)); do sleep 0.05; done
     sleep 1  # traffic goes on while the gateway waits for an answer it will only get with its retransmission
-    held=$(dropped_ike || echo 0)
-    unblock_ike
+    held=$(ikevpn_ike_dropped || echo 0)
+    ikevpn_ike_unblock
     echo "INFO: round $round: client IKE messages dropped: $held"
     ((held >= 1)) && rounds_lost=$((rounds_lost + 1))
     sleep 10  # the gateway's retransmission (4 s after its request), our repeated answer, its Delete

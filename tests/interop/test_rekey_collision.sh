@@ -38,17 +38,7 @@ ikevpn_write_profile "$work" '.rekey = {"child_seconds": 12, "jitter_seconds": 0
 ikevpn_start "$work"
 check_fatal "ikevpn connects" ikevpn_wait_event connected 20
 
-# IKE messages carry the non-ESP marker (four zero octets after the UDP header, RFC 3948 §2.2); ESP never does.
-lab_exec_client nft -f - <<'EOF'
-table inet collide {
-    chain out {
-        type filter hook output priority 0; policy accept;
-    }
-}
-EOF
-block_ike() { lab_exec_client nft add rule inet collide out udp dport 4500 @th,64,32 0 counter drop; }
-unblock_ike() { lab_exec_client nft flush chain inet collide out; }
-dropped_ike() { lab_exec_client nft list chain inet collide out | grep -o 'packets [0-9]*' | awk '{print $2}'; }
+ikevpn_ike_holdback_setup collide
 
 # force_collisions KIND PING_OUT — COLLISION_ROUNDS forced collisions of the client's rekey of KIND (child
 # or ike) with the gateway's, under a ping whose output goes to PING_OUT; the withheld seconds of each round
@@ -69,16 +59,16 @@ force_collisions() {
         fi
         sleep $((due > 2 ? due - 2 : 0))
         block_start=$(date +%s.%N)
-        block_ike
+        ikevpn_ike_block
         # Wait for the client's rekey request to be dropped, then let the gateway rekey the same SA.
         deadline=$((SECONDS + 6))
-        while (($(dropped_ike || echo 0) < 1 && SECONDS < deadline)); do sleep 0.05; done
-        held=$(dropped_ike || echo 0)
+        while (($(ikevpn_ike_dropped || echo 0) < 1 && SECONDS < deadline)); do sleep 0.05; done
+        held=$(ikevpn_ike_dropped || echo 0)
         echo "$block_start $(date +%s.%N)" >>"$windows"
         timeout 20 bash -c "$(declare -f lab_swanctl); lab_swanctl '$LAB_GATEWAY_DIR' --rekey --$kind lab" \
             >"$LAB_DIR/rekey-$kind-$round.out" 2>&1 &
         sleep 0.3
-        unblock_ike
+        ikevpn_ike_unblock
         echo "INFO: $kind round $round: client IKE messages held back: $held"
         sleep 9  # the client's retransmission (1 s), the gateway's (4 s), the Deletes
     done
