@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -30,6 +31,18 @@ struct Loopback {
         ours.non_blocking(true);
         gateway.non_blocking(true);
     }
+    // Every datagram waiting at the gateway.
+    std::vector<std::vector<std::uint8_t>> drain_gateway() {
+        std::vector<std::vector<std::uint8_t>> out;
+        std::array<std::uint8_t, 2048> buffer;
+        std::error_code ec;
+        for (;;) {
+            const std::size_t n = gateway.receive(asio::buffer(buffer), 0, ec);
+            if (ec) break;
+            out.emplace_back(buffer.begin(), buffer.begin() + std::ptrdiff_t(n));
+        }
+        return out;
+    }
 };
 
 // AES-128-GCM pair 203.0.113.1 (us) ↔ 198.51.100.0/24 (the gateway's side), documentation ranges.
@@ -46,8 +59,9 @@ inline core::ChildSaKeys pair(std::uint32_t spi_in, std::uint32_t spi_out, std::
     return child;
 }
 
-// The gateway sends one ESP packet (198.51.100.10 → 203.0.113.1) on our inbound SPI `spi` with `key`.
-inline void gateway_sends(Loopback& net, std::uint32_t spi, const SecureBytes& key) {
+// The gateway sends `count` ESP packets (198.51.100.10 → 203.0.113.1, sequence numbers 1, 2, …) on our
+// inbound SPI `spi` with `key`.
+inline void gateway_sends(Loopback& net, std::uint32_t spi, const SecureBytes& key, int count = 1) {
     dataplane::Engine gateway;
     dataplane::SaParams out;
     out.spi = spi;
@@ -58,22 +72,24 @@ inline void gateway_sends(Loopback& net, std::uint32_t spi, const SecureBytes& k
     out.remote_ts = {dataplane::TrafficSelector::v4_range({203, 0, 113, 1}, {203, 0, 113, 1})};
     REQUIRE(gateway.sas().install(std::move(out)) == dataplane::InstallResult::ok);
     dataplane::PacketPool pool(1);
-    dataplane::Packet packet;
-    REQUIRE(pool.acquire(packet));
-    std::vector<std::uint8_t> inner(60, 0);
-    inner[0] = 0x45;
-    inner[3] = 60;
-    inner[8] = 64;
-    inner[9] = 17;
-    const std::uint8_t src[] = {198, 51, 100, 10}, dst[] = {203, 0, 113, 1};
-    std::copy(std::begin(src), std::end(src), inner.begin() + 12);
-    std::copy(std::begin(dst), std::end(dst), inner.begin() + 16);
-    std::copy(inner.begin(), inner.end(), packet.data());
-    packet.length = std::uint32_t(inner.size());
-    gateway.encrypt_batch(std::span(&packet, 1));
-    REQUIRE(packet.result == dataplane::PacketResult::ok);
-    net.gateway.send(asio::buffer(packet.data(), packet.length));
-    pool.release(packet);
+    for (int i = 0; i < count; ++i) {
+        dataplane::Packet packet;
+        REQUIRE(pool.acquire(packet));
+        std::vector<std::uint8_t> inner(60, 0);
+        inner[0] = 0x45;
+        inner[3] = 60;
+        inner[8] = 64;
+        inner[9] = 17;
+        const std::uint8_t src[] = {198, 51, 100, 10}, dst[] = {203, 0, 113, 1};
+        std::copy(std::begin(src), std::end(src), inner.begin() + 12);
+        std::copy(std::begin(dst), std::end(dst), inner.begin() + 16);
+        std::copy(inner.begin(), inner.end(), packet.data());
+        packet.length = std::uint32_t(inner.size());
+        gateway.encrypt_batch(std::span(&packet, 1));
+        REQUIRE(packet.result == dataplane::PacketResult::ok);
+        net.gateway.send(asio::buffer(packet.data(), packet.length));
+        pool.release(packet);
+    }
 }
 
 }  // namespace ikevpn::client::test

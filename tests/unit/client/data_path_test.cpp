@@ -2,6 +2,7 @@
 // batched receive loop handing IKE messages on in order. (ESP through a real TUN and gateway is covered by
 // tests/interop/test_psk_connect.sh.)
 #include "client/data_path.hpp"
+#include "tests/unit/client/data_path_fixture.hpp"
 #include "dataplane/engine.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -18,40 +19,8 @@
 
 using namespace ikevpn;
 using namespace ikevpn::client;
+using namespace ikevpn::client::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-// Two loopback UDP sockets connected to each other: `ours` carries the data path, `gateway` plays the peer.
-struct Loopback {
-    asio::io_context io;
-    asio::ip::udp::socket ours{io}, gateway{io};
-    Loopback() {
-        const asio::ip::udp::endpoint any(asio::ip::address_v4::loopback(), 0);
-        ours.open(asio::ip::udp::v4());
-        ours.bind(any);
-        gateway.open(asio::ip::udp::v4());
-        gateway.bind(any);
-        ours.connect(gateway.local_endpoint());
-        gateway.connect(ours.local_endpoint());
-        ours.non_blocking(true);
-        gateway.non_blocking(true);
-    }
-    // Every datagram waiting at the gateway.
-    std::vector<std::vector<std::uint8_t>> drain_gateway() {
-        std::vector<std::vector<std::uint8_t>> out;
-        std::array<std::uint8_t, 2048> buffer;
-        std::error_code ec;
-        for (;;) {
-            const std::size_t n = gateway.receive(asio::buffer(buffer), 0, ec);
-            if (ec) break;
-            out.emplace_back(buffer.begin(), buffer.begin() + std::ptrdiff_t(n));
-        }
-        return out;
-    }
-};
-
-}  // namespace
 
 TEST_CASE("outer headers of ESP in UDP: 28 octets over IPv4, 48 over IPv6") {
     CHECK(outer_udp_overhead(false) == 28);
@@ -142,35 +111,7 @@ TEST_CASE("ESP that arrives before its SA is installed (the rekey race) is decry
     constexpr std::uint32_t spi = 0xc0ffee01;
     SecureBytes key(20, 0x5a);  // AES-128-GCM key | salt
 
-    // The gateway's side: an outbound SA with our future inbound SPI, encrypting 198.51.100.10 → 203.0.113.1.
-    dataplane::Engine gateway;
-    dataplane::SaParams out;
-    out.spi = spi;
-    out.direction = dataplane::Direction::outbound;
-    out.key_bits = 128;
-    out.key_material = key;
-    out.local_ts = {dataplane::TrafficSelector::v4_range({198, 51, 100, 0}, {198, 51, 100, 255})};
-    out.remote_ts = {dataplane::TrafficSelector::v4_range({203, 0, 113, 1}, {203, 0, 113, 1})};
-    REQUIRE(gateway.sas().install(std::move(out)) == dataplane::InstallResult::ok);
-    dataplane::PacketPool pool(4);
-    for (int i = 0; i < 3; ++i) {
-        dataplane::Packet packet;
-        REQUIRE(pool.acquire(packet));
-        std::vector<std::uint8_t> inner(60, 0);
-        inner[0] = 0x45;
-        inner[3] = 60;
-        inner[8] = 64;
-        inner[9] = 17;
-        const std::uint8_t src[] = {198, 51, 100, 10}, dst[] = {203, 0, 113, 1};
-        std::copy(std::begin(src), std::end(src), inner.begin() + 12);
-        std::copy(std::begin(dst), std::end(dst), inner.begin() + 16);
-        std::copy(inner.begin(), inner.end(), packet.data());
-        packet.length = std::uint32_t(inner.size());
-        gateway.encrypt_batch(std::span(&packet, 1));
-        REQUIRE(packet.result == dataplane::PacketResult::ok);
-        net.gateway.send(asio::buffer(packet.data(), packet.length));
-        pool.release(packet);
-    }
+    gateway_sends(net, spi, key, 3);  // 198.51.100.10 → 203.0.113.1 on our future inbound SPI
     net.io.run_for(100ms);  // received: no SA yet, so parked
 
     core::ChildSaKeys child;
