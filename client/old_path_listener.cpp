@@ -12,30 +12,72 @@
 namespace ikevpn::client {
 
 void OldPathListener::listen(const core::Path& current, const std::optional<core::Path>& old, std::uint32_t fwmark) {
-    stop();
-    open(current, fwmark, true);
-    if (old && old->local != current.local) open(*old, fwmark, false);
+    if (current_) close(*current_);
+    current_.reset();
+    // An earlier listener on the new current address and port would take its datagrams: close it first.
+    std::erase_if(retained_, [&](Listener& listener) {
+        if (listener.path.local != current.local) return false;
+        close(listener);
+        return true;
+    });
+    expire(Clock::now());
+    current_ = open(current, fwmark, true);
+    if (old && old->local != current.local) retain(*old, fwmark);
 }
 
-void OldPathListener::open(const core::Path& path, std::uint32_t fwmark, bool shared) {
+void OldPathListener::retain(const core::Path& path, std::uint32_t fwmark) {
+    if (current_ && current_->path.local == path.local) return;
+    for (auto& listener : retained_)
+        if (listener.path.local == path.local) {
+            listener.since = Clock::now();  // left again: the gateway may send there again
+            return;
+        }
+    expire(Clock::now());
+    while (retained_.size() >= kMaxRetained) {
+        close(retained_.front());
+        retained_.erase(retained_.begin());
+    }
+    if (auto listener = open(path, fwmark, false)) retained_.push_back(std::move(*listener));
+}
+
+void OldPathListener::expire(Clock::time_point now) {
+    std::erase_if(retained_, [&](Listener& listener) {
+        if (now - listener.since < kRetention) return false;
+        close(listener);
+        return true;
+    });
+}
+
+std::optional<OldPathListener::Listener> OldPathListener::open(const core::Path& path, std::uint32_t fwmark, bool shared) {
     try {
         const auto& local = path.local;
         const int fd = platform::open_udp_listener(local.address, local.port, fwmark, shared);
         auto socket = std::make_shared<asio::ip::udp::socket>(
             io_, local.address.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), fd);
-        sockets_.push_back(socket);
-        asio::co_spawn(io_, run(std::move(socket), path), asio::detached);
+        asio::co_spawn(io_, run(socket, path), asio::detached);
+        return Listener{std::move(socket), path, Clock::now()};
     } catch (const std::exception&) {
-        // The address is gone (or its port taken): nothing can arrive there anyway.
+        return std::nullopt;  // the address is gone (or its port taken): nothing can arrive there anyway
     }
 }
 
+void OldPathListener::close(Listener& listener) {
+    std::error_code ignored;
+    listener.socket->close(ignored);  // ends run() with operation_aborted
+}
+
 void OldPathListener::stop() {
-    for (auto& socket : sockets_) {
-        std::error_code ignored;
-        socket->close(ignored);  // ends run() with operation_aborted
-    }
-    sockets_.clear();
+    if (current_) close(*current_);
+    current_.reset();
+    for (auto& listener : retained_) close(listener);
+    retained_.clear();
+}
+
+std::vector<core::Endpoint> OldPathListener::endpoints() const {
+    std::vector<core::Endpoint> out;
+    if (current_) out.push_back(current_->path.local);
+    for (const auto& listener : retained_) out.push_back(listener.path.local);
+    return out;
 }
 
 asio::awaitable<void> OldPathListener::run(std::shared_ptr<asio::ip::udp::socket> socket, core::Path path) {

@@ -192,7 +192,13 @@ void Session::path_changed(const core::PathChanged& confirmed) {
         changed.handover += probe_confirmed_->handover;
         probe_confirmed_.reset();
     }
-    probe_.close();
+    if (probe_.active()) {
+        // The gateway may have made a CHILD SA while the probe's path was the IKE SA's: a kernel-libipsec
+        // gateway sends its ESP there until it has rekeyed it (old_path_listener.hpp).
+        const core::Path probed = probe_.path();
+        probe_.close();
+        if (probed.local != current_path().local) old_path_.retain(probed, platform::PolicyRouting{}.fwmark);
+    }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(changed.handover).count();
     nlohmann::json event = {{"event", "path_changed"},
                             {"old_local", changed.old_path ? nlohmann::json(core::endpoint_text(changed.old_path->local))

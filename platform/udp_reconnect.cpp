@@ -20,7 +20,7 @@ int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t 
     try {
         const int on = 1;
         if (!local.is_v4() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) throw_errno("set IPV6_V6ONLY");
-        if (::setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof fwmark) != 0) throw_errno("set SO_MARK");
+        if (fwmark != 0 && ::setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof fwmark) != 0) throw_errno("set SO_MARK");
         if (shared) share_address(fd);
         const SocketAddress address = socket_address(local, port);
         if (::bind(fd, address.get(), address.length) != 0)

@@ -24,7 +24,7 @@ std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remot
 // unconnected one. Throws PlatformError.
 void share_address(int fd);
 
-// An unconnected, non-blocking UDP socket with mark `fwmark` bound to `local`:`port`; with `shared`, with
+// An unconnected, non-blocking UDP socket with mark `fwmark` (0: none) bound to `local`:`port`; with `shared`, with
 // SO_REUSEADDR set before the bind (see share_address). Returns the fd, owned by the caller. Throws.
 int open_udp_listener(const IpAddress& local, std::uint16_t port, std::uint32_t fwmark, bool shared);
 
