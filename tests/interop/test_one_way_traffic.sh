@@ -50,7 +50,8 @@ table inet oneway {
 }
 NFT
 # Ten datagrams a second from the client, a new socket each (the TUN comes and goes with each tunnel).
-lab_exec_client bash -c "while :; do echo one-way >/dev/udp/$LAB_HOST_IP/9 2>/dev/null || true; sleep 0.1; done" &
+# ip netns exec execs bash: $! is the loop itself, which stop_stream ends by PID.
+ip netns exec "$LAB_NS_CLIENT" bash -c "while :; do echo one-way 2>/dev/null >/dev/udp/$LAB_HOST_IP/9 || true; sleep 0.1; done" &
 stream_pid=$!
 start=$(date +%s.%N)
 reconnect_count() { jq -c -R 'fromjson? | select(.event == "reconnecting" and (.reason | startswith("dead data path")))' "$IKEVPN_DIR/events.jsonl" | wc -l; }
