@@ -112,6 +112,8 @@ status=$(ikevpn_ctl status --json)
 echo "INFO: status data_path.liveness_backoff: $(jq -c '.data_path.liveness_backoff' <<<"$status")"
 carried() { jq -e --argjson n "${#times[@]}" '.data_path.liveness_backoff.level == $n' <<<"$status" >/dev/null; }
 check "status shows the backoff level carried across the re-establishments" carried
+human() { ikevpn_ctl status | grep -q "dead-path backoff: level ${#times[@]} (a re-establishment needs"; }
+check "plain status shows the backoff too" human
 recovered() {
     local deadline=$((SECONDS + 10))
     while ((SECONDS < deadline)); do tunnel_ping && return 0; done
