@@ -27,7 +27,7 @@ EspLiveness::Verdict EspLiveness::observe(const Sample& sample, Clock::time_poin
     if (sent == 0 && !silent_since_) return Verdict::fine;  // idle: nothing expected back
     if (!silent_since_) silent_since_ = previous;
     sent_while_silent_ += sent;
-    if (escalated_ || now - *silent_since_ < timeout_) return Verdict::fine;
+    if (escalated_ || now - *silent_since_ < (rekeyed_ ? after_rekey_ : timeout_)) return Verdict::fine;
     escalated_ = true;
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now - *silent_since_).count();
     why_ = "no ESP from the gateway for " + std::to_string(seconds) + " s while " +

@@ -10,7 +10,8 @@
 //     retransmission timeout ends the session as it would anyway);
 //   - still silent `timeout` after the rekey (on the new pair): re-establish the IKE SA from scratch.
 // Inbound traffic on the new pair clears the escalation. Traffic that flows only outwards (a one-way UDP
-// stream with no answer at all) looks the same as a dead path; a generous default keeps that rare.
+// stream with no answer at all) looks the same as a dead path: the wait after the rekey grows with each
+// re-establishment that did not help (set_reestablish_after(), client/liveness_backoff.hpp).
 #pragma once
 
 #include <chrono>
@@ -29,7 +30,10 @@ public:
         std::uint64_t packets_in = 0, packets_out = 0;
     };
 
-    explicit EspLiveness(std::chrono::seconds timeout) : timeout_(timeout) {}
+    explicit EspLiveness(std::chrono::seconds timeout) : timeout_(timeout), after_rekey_(timeout) {}
+    // How long the pair made by the rekey must stay silent before the verdict is `reestablish` (default:
+    // the timeout); takes effect at the next observation.
+    void set_reestablish_after(std::chrono::seconds wait) { after_rekey_ = wait; }
 
     // One observation of the current pair's counters. A verdict other than `fine` is given once; `why()`
     // then says what was seen, for the log.
@@ -38,7 +42,7 @@ public:
     bool enabled() const { return timeout_.count() > 0; }
 
 private:
-    std::chrono::seconds timeout_;
+    std::chrono::seconds timeout_, after_rekey_;
     std::uint32_t spi_in_ = 0;
     std::uint64_t packets_in_ = 0, packets_out_ = 0;
     std::uint64_t sent_while_silent_ = 0;

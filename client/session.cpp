@@ -158,6 +158,7 @@ nlohmann::json Session::status() const {
     }
     if (data_path_) j["data_path"] = data_path_->offload_status();
     if (data_path_) j["data_path"]["rekey_send_switches"] = data_path_->deferred_status();
+    if (data_path_ && liveness_.enabled()) j["data_path"]["liveness_backoff"] = liveness_backoff_.status();
     j["mobike"] = info.mobike;
     j["gateway_addresses"] = nlohmann::json::array();
     for (const auto& a : info.gateway_addresses) j["gateway_addresses"].push_back(a.to_string());
@@ -462,12 +463,19 @@ void Session::check_data_path() {
         return;
     }
     const auto c = data_path_->current_pair_counters();
+    if (c.spi_in != 0 && c.packets_in > 0 && liveness_backoff_.heard())
+        events_.progress("data path: ESP from the gateway again, the dead-data-path backoff is reset");
+    liveness_.set_reestablish_after(liveness_backoff_.reestablish_after());
     const auto verdict = liveness_.observe({c.spi_in, c.packets_in, c.packets_out}, Clock::now());
     if (verdict == EspLiveness::Verdict::fine) return;
     const bool rekey = verdict == EspLiveness::Verdict::rekey;
-    events_.warning("dead data path: " + liveness_.why());
+    if (!rekey) liveness_backoff_.reestablishing();  // the next tunnel waits longer after its rekey
+    const auto wait = std::to_string(liveness_backoff_.reestablish_after().count());
+    events_.warning("dead data path: " + liveness_.why() + " (backoff level " +
+                    std::to_string(liveness_backoff_.level()) + ": a re-establishment needs " + wait +
+                    " s of silence after a rekey)");
     events_.emit({{"event", "data_path_dead"}, {"action", rekey ? "rekey" : "reestablish"},
-                  {"reason", liveness_.why()}});
+                  {"reason", liveness_.why()}, {"liveness_backoff", liveness_backoff_.status()}});
     if (rekey) return perform(ike_->rekey_child(c.spi_in, Clock::now()));
     dead_data_path_ = liveness_.why();
     perform(ike_->close(Clock::now()));
@@ -567,10 +575,12 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
     std::optional<core::GatewayIdentity> from;
     core::RedirectChain chain;  // more than 5 in a row is a loop
     std::vector<IpAddress> carried;  // a re-establish with the kill switch on: no new DNS lookup
+    std::optional<LivenessBackoff> backoff;  // dead-data-path re-establishments (client/liveness_backoff.hpp)
     for (;;) {
         detail::Session session(current, options, events);
         if (from) session.set_redirected_from(*from);
         if (!carried.empty()) session.carry_resolved(std::move(carried));
+        if (backoff) session.carry_liveness_backoff(*backoff);
         carried.clear();
         const int status = session.run();
         if (!session.reestablish() || session.redirect()) clean_up_handed_over(options.socket_path, events);
@@ -587,6 +597,7 @@ int run_connect(const Profile& profile, const ConnectOptions& options, EventSink
         }
         if (!session.reestablish()) return status;
         if (current.kill_switch) carried = session.resolved();
+        backoff = session.liveness_backoff();
         from.reset();
     }
 }

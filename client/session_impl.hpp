@@ -9,6 +9,7 @@
 #include "client/esp_liveness.hpp"
 #include "client/gateway_liveness.hpp"
 #include "client/host_integration.hpp"
+#include "client/liveness_backoff.hpp"
 #include "client/old_path_listener.hpp"
 #include "client/path_probe.hpp"
 #include "core/crypto/crypto.hpp"
@@ -49,6 +50,9 @@ public:
     // so the next session connects to the addresses this one resolved instead of resolving again.
     const std::vector<IpAddress>& resolved() const { return resolved_; }
     void carry_resolved(std::vector<IpAddress> addresses) { carried_resolved_ = std::move(addresses); }
+    // The dead-data-path backoff outlives a re-establishment (client/liveness_backoff.hpp).
+    const LivenessBackoff& liveness_backoff() const { return liveness_backoff_; }
+    void carry_liveness_backoff(const LivenessBackoff& backoff) { liveness_backoff_ = backoff; }
 
 private:
     std::vector<IpAddress> resolve_gateway();  // every A and AAAA record, in connect order
@@ -112,6 +116,7 @@ private:
     // Dead data path (client/esp_liveness.hpp): sampled by run_rekey_monitor once a second.
     EspLiveness liveness_{std::chrono::seconds(profile_.data_path_timeout)};
     std::optional<std::string> dead_data_path_;  // why the tunnel is being re-established
+    LivenessBackoff liveness_backoff_{std::chrono::seconds(profile_.data_path_timeout)};
     void check_data_path();
     // Liveness checks of the gateway (RFC 7296 §2.4), also sampled by run_rekey_monitor.
     GatewayLiveness dpd_{std::chrono::seconds(profile_.dpd_seconds)};

@@ -71,6 +71,17 @@ void format_fragmentation(std::string& out, const json& s) {
     line(out, "ike fragmentation", value);
 }
 
+// The dead-data-path backoff (client/liveness_backoff.hpp), only while there is one: one-way traffic or a
+// path that stays dead makes the client wait longer before re-establishing again.
+void format_liveness_backoff(std::string& out, const json& s) {
+    const auto& backoff = field(field(s, "data_path"), "liveness_backoff");
+    const auto level = count(backoff, "level");
+    if (!level || *level == 0) return;
+    line(out, "dead-path backoff", "level " + std::to_string(*level) + " (a re-establishment needs " +
+                                       format_duration(count(backoff, "reestablish_after_seconds").value_or(0)) +
+                                       " of silence after a rekey)");
+}
+
 void format_connection(std::string& out, const json& s) {
     out += "connection: " + text(s, "profile") + "\n";
     line(out, "state", text(s, "state"));
@@ -161,6 +172,7 @@ std::string format_duration(std::uint64_t seconds) {
 std::string format_status(const json& status) {
     std::string out;
     format_connection(out, status);
+    format_liveness_backoff(out, status);
     format_ike_sa(out, field(status, "ike_sa"));
     const auto& children = field(status, "child_sas");
     if (children.is_array()) {

@@ -73,3 +73,15 @@ TEST_CASE("disabled (timeout 0) or no pair installed: always fine") {
     EspLiveness none{5s};
     for (std::uint64_t i = 1; i < 100; ++i) CHECK(none.observe({0, 0, i * 10}, t += 1s) == V::fine);
 }
+
+TEST_CASE("set_reestablish_after: the rekey still comes after the timeout, the re-establishment after the longer wait") {
+    Watch w;
+    w.live.set_reestablish_after(25s);
+    CHECK(w.tick(10, 10) == V::fine);
+    for (int i = 0; i < 9; ++i) CHECK(w.tick(10, 0) == V::fine);
+    CHECK(w.tick(10, 0) == V::rekey);
+    w.new_pair(0x2222);
+    for (int i = 0; i < 24; ++i) CHECK(w.tick(10, 0) == V::fine);
+    CHECK(w.tick(10, 0) == V::reestablish);
+    CHECK(w.live.why().find("no ESP from the gateway for 25 s") != std::string::npos);
+}
