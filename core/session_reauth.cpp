@@ -22,6 +22,9 @@
 // lost). With it, the gateway drops the old IKE SA while it authenticates the new one, before it assigns
 // addresses: the lease is free again and comes back to us. The price is a moment (one round trip) in which
 // the gateway has only the new CHILD SA and we have not installed it yet; TCP retransmits across it.
+// strongSwan looks for the IKE SAs to drop among those registered under the new one's address family, as
+// first established (MOBIKE does not change that): after a move from IPv6 to IPv4 (or back) it drops nothing
+// and assigns another address, and the client reconnects cleanly (client/session_paths.cpp).
 #include "core/reauth.hpp"
 #include "core/session_state.hpp"
 
