@@ -51,7 +51,12 @@ check "the SAs moved to cellular" to_cellular
 no_reauth_yet() { [[ -z $(ikevpn_event reauthenticated) ]]; }
 check "no reauthentication before the move (the test's order holds)" no_reauth_yet
 
-# 2. The gateway's AUTH_LIFETIME: the reauthentication now starts from cellular.
+# 2. The gateway's AUTH_LIFETIME: the reauthentication now starts from cellular. A 10 ms ping through the
+# tunnel measures the moment without a usable CHILD SA (the gateway drops the old IKE SA first): reported,
+# not asserted (TCP must survive it, which the stream checks).
+ping_out="$LAB_DIR/ping.out"
+lab_exec_client ping -c 2000 -i 0.01 -W 1 "$LAB_HOST_IP" >"$ping_out" 2>&1 &
+ping_pid=$!
 check_fatal "a reauthentication completes after the move (within 25 s)" ikevpn_wait_event reauthenticated 25
 reauth=$(ikevpn_event reauthenticated)
 echo "INFO: $reauth"
@@ -70,6 +75,11 @@ initial_contact_sent() { grep -q 'received INITIAL_CONTACT' "$LAB_GATEWAY_DIR/ch
 check "the new IKE_AUTH carried INITIAL_CONTACT (after the move only)" initial_contact_sent
 no_reconnect_warning() { ! grep -q 'different virtual IP on reauthentication' "$work/stderr.log"; }
 check "no 'different virtual IP ... reconnecting' warning" no_reconnect_warning
+
+sleep 1
+kill -INT "$ping_pid" 2>/dev/null || true  # SIGINT: ping prints its summary (ip netns exec execs: our child)
+wait "$ping_pid" 2>/dev/null || true
+echo "INFO: ping across the reauthentication: $(grep -E 'packets transmitted' "$ping_out" || echo 'no summary')"
 
 # 3. The stream: every byte, in order, over one TCP connection.
 transfer_paced_check 60
