@@ -493,7 +493,8 @@ void ProfileReader::read_kill_switch(const json& v, Profile& p) const {
 
 void ProfileReader::read_rekey(const json& rekey, Profile& p) const {
     expect(rekey, "rekey", json::value_t::object, "an object");
-    check_keys(rekey, "rekey.", {"ike_seconds", "child_seconds", "child_bytes", "jitter_seconds", "reauth_seconds"});
+    check_keys(rekey, "rekey.", {"ike_seconds", "child_seconds", "child_bytes", "jitter_seconds", "reauth_seconds",
+                                   "reauth_initial_contact"});
     constexpr int week = 604800;
     auto lifetime = [&](const char* key, int shortest, int fallback) {
         if (!rekey.contains(key)) return fallback;
@@ -507,6 +508,8 @@ void ProfileReader::read_rekey(const json& rekey, Profile& p) const {
     p.rekey.ike_seconds = lifetime("ike_seconds", 10, p.rekey.ike_seconds);
     p.rekey.child_seconds = lifetime("child_seconds", 10, p.rekey.child_seconds);
     p.rekey.reauth_seconds = lifetime("reauth_seconds", 10, p.rekey.reauth_seconds);  // its own jitter (core/reauth.hpp)
+    if (rekey.contains("reauth_initial_contact"))
+        p.rekey.reauth_initial_contact = get_bool(rekey["reauth_initial_contact"], "rekey.reauth_initial_contact");
     if (rekey.contains("child_bytes")) {
         const auto& v = rekey["child_bytes"];
         constexpr std::uint64_t smallest = 1 << 20, largest = std::uint64_t{1} << 62;

@@ -41,6 +41,10 @@ struct RekeySettings {
     // "reauth_seconds": 0 (only when the gateway asks, AUTH_LIFETIME) or 10..604800: build a new IKE SA
     // (full IKE_SA_INIT + IKE_AUTH, make-before-break) this long after the last one, up to a tenth earlier.
     int reauth_seconds = 0;
+    // "reauth_initial_contact": after a MOBIKE move, the reauthentication's IKE_AUTH carries INITIAL_CONTACT
+    // so the gateway can give the virtual IP back (core/session_reauth.cpp). false when the same credentials
+    // are in use on another device at the same time: the gateway would drop that device's IKE SAs too.
+    bool reauth_initial_contact = true;
 };
 
 struct Profile {

@@ -99,6 +99,7 @@ core::SessionConfig Session::session_config(const IpAddress& gateway) const {
     c.rekey.child_lifetime = std::chrono::seconds(profile_.rekey.child_seconds);
     c.rekey.jitter = std::chrono::seconds(profile_.rekey.jitter_seconds);
     c.rekey.reauth_lifetime = std::chrono::seconds(profile_.rekey.reauth_seconds);
+    c.reauth_initial_contact = profile_.rekey.reauth_initial_contact;
     c.mobike = profile_.mobike;
     c.reachable = [this](const IpAddress& address) {
         return !monitor_ || monitor_->source_for(address, platform::PolicyRouting{}.fwmark).has_value();

@@ -140,6 +140,7 @@ private:
     std::uint32_t tun_mtu_now_ = 0;                // the TUN's MTU as we set it (0 before the tunnel is up)
     void sync_kill_switch();
     void aim_ike_socket();
+    bool ike_source_current();  // the IKE socket's source address is the NAT-T socket's (session_roaming.cpp)
     void refresh_tun_mtu();
 };
 

@@ -46,19 +46,32 @@ void Session::sync_kill_switch() {
 // The IKE socket is connected (it accepts datagrams from the gateway only): after a move to another address
 // of the gateway it must be connected there before a new IKE SA (a reauthentication) starts on it. With
 // MOBIKE it is dual-stack, so either family works; the kernel picks the source as for the NAT-T socket.
+// A connected socket also keeps the source address it got when it connected: after a move of ours (wifi gone)
+// the IKE_SA_INIT would leave with the old address and its answer go to a link that is down. So it is
+// connected again whenever its source is not where the NAT-T socket is now.
 void Session::aim_ike_socket() {
     std::error_code ec;
     const auto remote = ike_socket_->remote_endpoint(ec);
     if (!ec) {
         auto a = remote.address();
         if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
-        if (a == to_asio(platform::unmapped(gateway_))) return;
+        if (a == to_asio(platform::unmapped(gateway_)) && ike_source_current()) return;
     }
     try {
         platform::reconnect_udp(ike_socket_->native_handle(), gateway_, profile_.port, pinned_ifindex_);
         events_.detail("IKE port: now to the gateway at " + gateway_.to_string());
     } catch (const std::exception& e) {
         events_.detail("cannot aim the IKE socket at " + gateway_.to_string() + ": " + e.what() + " (will retransmit)");
+    }
+}
+
+bool Session::ike_source_current() {
+    try {
+        const auto ike = platform::local_endpoint(ike_socket_->native_handle()).first;
+        const auto natt = platform::local_endpoint(natt_socket_->native_handle()).first;
+        return platform::unmapped(ike) == platform::unmapped(natt);
+    } catch (const std::exception&) {
+        return true;  // nothing to compare with: leave it where it is
     }
 }
 

@@ -54,6 +54,7 @@ void IkeSession::State::start_auth(Actions& out, TimePoint now) {
     std::vector<msg::Payload> inner;
     if (config.eap_mschapv2 || config.eap_tls) start_eap_auth(inner);
     else if (auto failure = build_auth(sa, config, inner)) return finish(out, std::move(*failure));
+    if (config.initial_contact) inner.push_back(msg::make_notify(msg::NotifyType::initial_contact, {}));
     build_config_request(config, inner);
     child_task.build(inner);
     mobike.build_auth(inner);
@@ -134,6 +135,7 @@ void IkeSession::State::on_auth_response(Actions& out, const std::vector<msg::Pa
     phase = Phase::established;
     mobike.process_auth(inner);
     newest = path;
+    vip_path = path;  // a reauthentication after a move needs INITIAL_CONTACT (core/session_reauth.cpp)
     if (config.mobike && !mobike.negotiated())
         out.push_back(Progress{"the gateway does not support MOBIKE: a change of network will end the tunnel"});
     out.push_back(CancelTimer{});

@@ -95,6 +95,12 @@ struct SessionConfig {
     // Reauthentication: the virtual IPs the current IKE SA has, asked for again in the CP request so the
     // gateway can hand out the same ones (RFC 7296 §3.15.1 lets a request carry a value).
     std::optional<IpAddress> requested_virtual_ip, requested_virtual_ip6;
+    // INITIAL_CONTACT (RFC 7296 §2.4) in the first IKE_AUTH request: "this IKE SA is now the only one".
+    // Set only for a reauthentication after a MOBIKE move (core/session_reauth.cpp explains why).
+    bool initial_contact = false;
+    // Whether a reauthentication after a move may send it: not when these credentials are in use on another
+    // device at the same time (RFC 7296 §2.4: it MUST NOT be sent by an entity that may be replicated).
+    bool reauth_initial_contact = true;
     // RFC 5685: after a redirect, the gateway that sent us here (REDIRECTED_FROM in IKE_SA_INIT instead of
     // REDIRECT_SUPPORTED). core/session_redirect.cpp.
     std::optional<GatewayIdentity> redirected_from;

@@ -12,8 +12,19 @@
 //
 // RFC 7296 §2.8.3: "reauthentication [...] is done by creating a new IKE SA from scratch (using
 // IKE_SA_INIT/IKE_AUTH exchanges, without any REKEY_SA Notify payloads), creating new Child SAs within the
-// new IKE SA [...], and finally deleting the old IKE SA". INITIAL_CONTACT is never sent (it would make the
-// gateway delete the old SA first), and the CP request asks for the virtual IPs we have.
+// new IKE SA [...], and finally deleting the old IKE SA". The CP request asks for the virtual IPs we have.
+//
+// INITIAL_CONTACT is not sent (it makes the gateway drop the old IKE SA and its CHILD SAs at once) — except
+// after a MOBIKE move. A gateway's address pool may tie a lease to the client's address and port: strongSwan
+// (mem_pool.c) hands an address that is still in use by an IKE SA to another IKE SA of the same identity only
+// when that one comes from the address and port the lease was first given to; after a move the new IKE SA
+// comes from elsewhere, and without INITIAL_CONTACT it got another address (every connection in the tunnel
+// lost). With it, the gateway drops the old IKE SA while it authenticates the new one, before it assigns
+// addresses: the lease is free again and comes back to us. The price is a moment (one round trip) in which
+// the gateway has only the new CHILD SA and we have not installed it yet; TCP retransmits across it.
+// strongSwan looks for the IKE SAs to drop among those registered under the new one's address family, as
+// first established (MOBIKE does not change that): after a move from IPv6 to IPv4 (or back) it drops nothing
+// and assigns another address, and the client reconnects cleanly (client/session_paths.cpp).
 #include "core/reauth.hpp"
 #include "core/session_state.hpp"
 
@@ -63,13 +74,26 @@ void IkeSession::State::start_reauth(Actions& out, TimePoint now) {
     // After a MOBIKE move the gateway's address in use may be another than the one we connected to (its
     // other family, an ADDITIONAL_IP*_ADDRESS): the new IKE SA starts where the current one is now.
     if (path && path->remote.address != config.gateway) c.gateway = path->remote.address;
+    c.initial_contact = moved_since_vip() && config.reauth_initial_contact;
     successor = std::make_unique<IkeSession>(std::move(c), random);
     successor_child.reset();
     successor_network.reset();
     out.push_back(Progress{"reauthenticating: a new IKE SA beside the current one" +
                            std::string(reauth_gateway_asked ? " (the gateway's AUTH_LIFETIME)" : " (rekey.reauth_seconds)")});
+    if (moved_since_vip())
+        out.push_back(Progress{config.reauth_initial_contact
+                                   ? "the tunnel moved since the gateway assigned our virtual IP: INITIAL_CONTACT "
+                                     "lets the gateway replace the old IKE SA at once, so the address can come back"
+                                   : "the tunnel moved since the gateway assigned our virtual IP, and "
+                                     "rekey.reauth_initial_contact is false: the gateway may assign another one"});
     absorb_successor(out, successor->on_path(path, now), now);
     if (successor) absorb_successor(out, successor->start(now), now);
+}
+
+// Only the address a virtual IP was assigned at matters, not the moves in between (a move back is none).
+bool IkeSession::State::moved_since_vip() const {
+    if (!config.request_virtual_ip || (!network.virtual_ip && !network.virtual_ip6)) return false;
+    return path && vip_path && path->local != vip_path->local;
 }
 
 void IkeSession::State::reauth_failed(Actions& out, std::string why, TimePoint now) {

@@ -130,6 +130,7 @@ struct IkeSession::State {
     std::string reauth_failure;         // why the last attempt failed
     std::optional<ChildSaKeys> successor_child;     // the successor is up: its CHILD SA
     std::optional<NetworkConfig> successor_network;  // and its addresses
+    std::optional<Path> vip_path;  // the path when the gateway assigned our virtual IPs (IKE_AUTH done)
     // Liveness checks of ours (RFC 7296 §2.4, core/session_liveness.cpp): when the last authenticated
     // message of the gateway's arrived; `authenticated_in` marks the datagram being handled as one.
     std::optional<TimePoint> last_received;
@@ -270,6 +271,7 @@ struct IkeSession::State {
     // Once established: the profile's reauth_lifetime, if set and AUTH_LIFETIME did not decide already.
     void schedule_reauth(TimePoint now);
     void start_reauth(Actions& out, TimePoint now);
+    bool moved_since_vip() const;  // our local address or port differs from where the virtual IP came
     void reauth_failed(Actions& out, std::string why, TimePoint now);
     // Messages for the successor's or predecessor's IKE SA go there; true when `m` was one of those.
     bool to_satellite(Actions& out, const msg::Message& m, ByteView raw, TimePoint now);
