@@ -74,7 +74,7 @@ measure() {
     stream_verdict  # not in $(...): the stream's processes are children of this shell
     stream=$STREAM_VERDICT
     # Replies: "[1700000000.123456] 64 bytes from ...: icmp_seq=N ttl=.. time=0.321 ms".
-    awk -v label="$label" -v stream="$stream" '
+    awk -v label="$label" -v stream="$stream" -v summary="$LAB_DIR/summary-${label:1:1}.txt" '
         FNR == NR { t[++n] = $1; kind[n] = $2; next }
         /bytes from/ {
             gsub(/[][]/, "", $1); r[++m] = $1 + 0
@@ -100,6 +100,7 @@ measure() {
             }
             printf "%-22s median gap %5.0f ms (uplink lost %5.0f, better uplink %5.0f), largest %5.0f; within RTT+50 ms: %d/%d; replies %s/%s; spacing %.1f ms, RTT %.2f ms; TCP stream: %s; gaps:%s\n",
                 label, median(all, na), median(down, nd), median(up, nu), worst, met, n, got, sent, normal, round_trip, stream, list
+            printf "%.1f %.1f %d\n", median(all, na), worst, sent - got > summary
         }' "$times" "$log"
 }
 
@@ -149,3 +150,11 @@ done
 
 echo "MOBIKE handover, $BENCH_SWITCHES switches each (10 ms ping stream through the tunnel):"
 printf '%s\n' "${results[@]}"
+# Against the baseline of the same run: strongSwan's client.
+if [[ -s $LAB_DIR/summary-a.txt && -s $LAB_DIR/summary-b.txt ]]; then
+    read -r a_median a_worst a_lost <"$LAB_DIR/summary-a.txt"
+    read -r b_median b_worst b_lost <"$LAB_DIR/summary-b.txt"
+    awk -v am="$a_median" -v aw="$a_worst" -v al="$a_lost" -v bm="$b_median" -v bw="$b_worst" -v bl="$b_lost" 'BEGIN {
+        printf "ikevpn / strongSwan client: median gap %.1f / %.1f ms = %.2fx, largest gap %.0f / %.0f ms = %.2fx; echo replies lost %d / %d\n",
+            am, bm, am / bm, aw, bw, aw / bw, al, bl }'
+fi
