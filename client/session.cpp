@@ -217,6 +217,7 @@ void Session::perform_one(core::Action& action) {
                 else if (a.path && a.nat_t && current_path().local.address != a.path->local.address) {
                     try {
                         platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
+                        hold_on_path_device();
                     } catch (const std::exception& e) {
                         events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
                     }
@@ -554,6 +555,7 @@ int Session::run() {
                 if (data_path_) data_path_->receive_elsewhere(datagram);
             });
             old_path_.listen(current_path(), std::nullopt, platform::PolicyRouting{}.fwmark);
+            hold_on_path_device();
             asio::co_spawn(io_, run_path_monitor(), asio::detached);
         } catch (const std::exception& e) {
             events_.warning(std::string("MOBIKE: cannot watch the network (") + e.what() + "): the tunnel will not follow changes");

@@ -73,6 +73,26 @@ void Session::move_socket(const platform::NetlinkMonitor::PathChoice& choice, co
     pinned_ifindex_ = pin;
     platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pin);
     old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+    hold_on_path_device();
+}
+
+// The NAT-T socket stays on the device of the path in use until it is moved. Otherwise, the moment a better
+// uplink comes up, the kernel routes the socket's datagrams into it with the old uplink's source address
+// (the socket is connected from that address) — for the 300 ms of settling and the round trip that confirms
+// the new path. A real network drops those (BCP 38 ingress filtering) or NATs them to an address the
+// gateway's answers cannot reach: make before break would lose all of that time
+// (tests/interop/test_mobike_source_filter.sh). The next move (reconnect_udp) undoes the binding.
+void Session::hold_on_path_device() {
+    if (!monitor_ || pinned_ifindex_ || !natt_socket_) return;  // pinned: bound to its device already
+    const auto choice = monitor_->path_for(gateway_, platform::PolicyRouting{}.fwmark);
+    if (!choice || choice->pinned || choice->source != current_path().local.address) return;  // check_path moves
+    try {
+        platform::hold_on_device(natt_socket_->native_handle(), choice->ifindex);
+        events_.detail("the NAT-T socket is held on device " + std::to_string(choice->ifindex) +
+                       " (the path in use) until the next move");
+    } catch (const std::exception& e) {
+        events_.detail(std::string("cannot keep the socket on its device: ") + e.what());
+    }
 }
 
 // The core retries a request at another address of the gateway (ADDITIONAL_IP*_ADDRESS): the NAT-T socket
@@ -84,6 +104,7 @@ void Session::follow_gateway(const IpAddress& address) {
         platform::reconnect_udp(natt_socket_->native_handle(), address, nat_t_port, pinned_ifindex_);
         gateway_ = address;
         old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+        hold_on_path_device();
     } catch (const std::exception& e) {
         events_.detail("cannot reach the gateway at " + address.to_string() + ": " + e.what());
         try {
@@ -137,6 +158,7 @@ bool Session::move_to_other_family() {
     pinned_ifindex_ = pin;
     gateway_ = *target;
     old_path_.listen(current_path(), old, fwmark);
+    hold_on_path_device();
     perform(ike_->on_path(current_path(), Clock::now()));
     return true;
 }
@@ -173,6 +195,7 @@ void Session::adopt_probe(const core::PathChanged& changed) {
     try {
         platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
         old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
+        hold_on_path_device();
     } catch (const std::exception& e) {
         events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
     }

@@ -48,4 +48,9 @@ std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remot
     return local_endpoint(fd);
 }
 
+void hold_on_device(int fd, int device) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTOIFINDEX, &device, sizeof device) != 0)
+        throw_errno("bind the UDP socket to device " + std::to_string(device));
+}
+
 }  // namespace ikevpn::platform

@@ -19,6 +19,11 @@ namespace ikevpn::platform {
 std::pair<IpAddress, std::uint16_t> reconnect_udp(int fd, const IpAddress& remote, std::uint16_t remote_port,
                                                   int device = 0);
 
+// Keeps the connected UDP socket `fd` on `device` (SO_BINDTOIFINDEX) without reconnecting it: the same
+// address and port; the kernel drops its cached route, so from the next datagram on only routes through
+// that device are used. Undone by the next reconnect_udp (a disconnect clears a device binding). Throws.
+void hold_on_device(int fd, int device);
+
 // SO_REUSEADDR on `fd`, so that an unconnected socket (open_udp_listener) may bind the same address and port:
 // Linux then delivers datagrams from the connected peer to the connected socket and all others to the
 // unconnected one. Throws PlatformError.
