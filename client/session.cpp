@@ -554,8 +554,7 @@ int Session::run() {
             old_path_.set_esp_handler([this](ByteView datagram) {
                 if (data_path_) data_path_->receive_elsewhere(datagram);
             });
-            old_path_.listen(current_path(), std::nullopt, platform::PolicyRouting{}.fwmark);
-            hold_on_path_device();
+            socket_moved(std::nullopt);
             asio::co_spawn(io_, run_path_monitor(), asio::detached);
         } catch (const std::exception& e) {
             events_.warning(std::string("MOBIKE: cannot watch the network (") + e.what() + "): the tunnel will not follow changes");

@@ -113,6 +113,7 @@ private:
     int pinned_ifindex_ = 0;  // the NAT-T socket's device binding (NetlinkMonitor::path_for), 0 = none
     std::optional<Clock::time_point> first_notice_;  // the netlink notification that began this move
     void move_socket(const platform::NetlinkMonitor::PathChoice& choice, const core::Path& old);
+    void socket_moved(const std::optional<core::Path>& old);
     void hold_on_path_device();
     // Dead data path (client/esp_liveness.hpp): sampled by run_rekey_monitor once a second.
     EspLiveness liveness_{std::chrono::seconds(profile_.data_path_timeout)};

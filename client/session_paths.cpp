@@ -72,6 +72,12 @@ void Session::move_socket(const platform::NetlinkMonitor::PathChoice& choice, co
                        choice.source.to_string() + " (device " + std::to_string(pin) + ") instead");
     pinned_ifindex_ = pin;
     platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pin);
+    socket_moved(old);
+}
+
+// The NAT-T socket is on a new path (or on its first): the listeners follow it, keeping the path it left
+// (old_path_listener.hpp), and it stays on the new path's device.
+void Session::socket_moved(const std::optional<core::Path>& old) {
     old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
     hold_on_path_device();
 }
@@ -103,8 +109,7 @@ void Session::follow_gateway(const IpAddress& address) {
     try {
         platform::reconnect_udp(natt_socket_->native_handle(), address, nat_t_port, pinned_ifindex_);
         gateway_ = address;
-        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
-        hold_on_path_device();
+        socket_moved(old);
     } catch (const std::exception& e) {
         events_.detail("cannot reach the gateway at " + address.to_string() + ": " + e.what());
         try {
@@ -157,8 +162,7 @@ bool Session::move_to_other_family() {
                      (target->is_v4() ? "IPv4" : "IPv6") + " address " + target->to_string());
     pinned_ifindex_ = pin;
     gateway_ = *target;
-    old_path_.listen(current_path(), old, fwmark);
-    hold_on_path_device();
+    socket_moved(old);
     perform(ike_->on_path(current_path(), Clock::now()));
     return true;
 }
@@ -194,8 +198,7 @@ void Session::adopt_probe(const core::PathChanged& changed) {
     const core::Path old = current_path();
     try {
         platform::reconnect_udp(natt_socket_->native_handle(), gateway_, nat_t_port, pinned_ifindex_);
-        old_path_.listen(current_path(), old, platform::PolicyRouting{}.fwmark);
-        hold_on_path_device();
+        socket_moved(old);
     } catch (const std::exception& e) {
         events_.detail(std::string("moving the socket failed: ") + e.what() + " (will retransmit)");
     }
