@@ -90,7 +90,9 @@ void IkeSession::State::start_reauth(Actions& out, TimePoint now) {
     if (successor) absorb_successor(out, successor->start(now), now);
 }
 
-// Only the address a virtual IP was assigned at matters, not the moves in between (a move back is none).
+// Only the local address and port the virtual IP was assigned at matter, not the moves in between. The
+// port counts as well (strongSwan's lease remembers both), so a move back to the same address from a new
+// socket port is a move too; only the very endpoint the lease was given to is none.
 bool IkeSession::State::moved_since_vip() const {
     if (!config.request_virtual_ip || (!network.virtual_ip && !network.virtual_ip6)) return false;
     return path && vip_path && path->local != vip_path->local;
